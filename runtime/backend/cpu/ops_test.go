@@ -1,0 +1,202 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/ref"
+)
+
+type fakeWeights map[string][]float32
+
+func (f fakeWeights) Float32(name string) ([]float32, error) {
+	v, ok := f[name]
+	if !ok {
+		return nil, fmt.Errorf("no tensor %s", name)
+	}
+	return v, nil
+}
+
+func randVec(r *rand.Rand, n int, scale float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64() * scale)
+	}
+	return v
+}
+
+// runOne compiles a one-op graph whose op reads the graph input (and a
+// second input tensor placed after it in the same input buffer is not
+// possible, so residuals reuse the input) and returns the output.
+func runOne(t *testing.T, g *backend.Graph, w fakeWeights, input, time []float32, threads int) []float32 {
+	t.Helper()
+	prog, err := (&Backend{Threads: threads}).Compile(g, w, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	out := make([]float32, g.Output.Len())
+	if err := prog.Run(input, time, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func checkClose(t *testing.T, name string, got, want []float32, tol float64) {
+	t.Helper()
+	var worst float64
+	for i := range want {
+		d := math.Abs(float64(got[i] - want[i]))
+		worst = max(worst, d/(1+math.Abs(float64(want[i]))))
+		if d > tol*(1+math.Abs(float64(want[i]))) || math.IsNaN(float64(got[i])) {
+			t.Fatalf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
+		}
+	}
+}
+
+var sizes = [][2]int{{1, 1}, {3, 3}, {7, 7}, {17, 17}, {33, 33}, {37, 45}}
+
+func TestGroupNorm(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, hw := range sizes {
+		for _, tc := range []struct {
+			c, groups  int
+			film, silu bool
+			residual   bool
+		}{{8, 8, false, false, false}, {16, 8, true, true, false}, {24, 8, true, true, true}, {6, 3, false, true, true}} {
+			name := fmt.Sprintf("%dx%d/c%d/g%d/film%v/silu%v/res%v", hw[1], hw[0], tc.c, tc.groups, tc.film, tc.silu, tc.residual)
+			t.Run(name, func(t *testing.T) {
+				h, w, c := hw[0], hw[1], tc.c
+				g := &backend.Graph{}
+				g.Input = g.NewTensor(c, h, w)
+				g.Output = g.NewTensor(c, h, w)
+				op := &backend.GroupNorm{Out: g.Output, In: g.Input, Gamma: "g", Beta: "b", Groups: tc.groups, FiLM: -1, SiLU: tc.silu}
+				time := randVec(r, 2*c+3, 0.5)
+				if tc.film {
+					op.FiLM = 3
+					g.TimeLen = len(time)
+				} else {
+					time = nil
+				}
+				if tc.residual {
+					op.Res = g.Input
+				}
+				g.Add(op)
+				in := randVec(r, c*h*w, 2)
+				wts := fakeWeights{"g": randVec(r, c, 1), "b": randVec(r, c, 1)}
+				want := make([]float32, len(in))
+				ref.GroupNorm(want, in, wts["g"], wts["b"], c, h*w, tc.groups, 1e-5)
+				if tc.film {
+					ref.ScaleShift(want, time[3:3+c], time[3+c:3+2*c], c, h*w)
+				}
+				if tc.silu {
+					ref.SiLU(want)
+				}
+				if tc.residual {
+					ref.Add(want, want, in)
+				}
+				got := runOne(t, g, wts, in, time, 2)
+				checkClose(t, name, got, want, 1e-5)
+			})
+		}
+	}
+}
+
+func TestLayerNorm(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, hw := range sizes {
+		for _, c := range []int{1, 3, 13, 32} {
+			for _, residual := range []bool{false, true} {
+				h, w := hw[0], hw[1]
+				g := &backend.Graph{}
+				g.Input = g.NewTensor(c, h, w)
+				g.Output = g.NewTensor(c, h, w)
+				op := &backend.LayerNorm{Out: g.Output, In: g.Input, G: "g"}
+				if residual {
+					op.Res = g.Input
+				}
+				g.Add(op)
+				in := randVec(r, c*h*w, 3)
+				wts := fakeWeights{"g": randVec(r, c, 1)}
+				want := make([]float32, len(in))
+				ref.ChannelLayerNorm(want, in, wts["g"], c, h*w, 1e-5)
+				if residual {
+					ref.Add(want, want, in)
+				}
+				name := fmt.Sprintf("%dx%d/c%d/res%v", w, h, c, residual)
+				checkClose(t, name, runOne(t, g, wts, in, nil, 2), want, 1e-4)
+			}
+		}
+	}
+}
+
+func TestAttentionOps(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, hw := range sizes {
+		for _, heads := range []struct{ h, d int }{{1, 3}, {2, 5}, {4, 32}} {
+			for _, linear := range []bool{true, false} {
+				h, w := hw[0], hw[1]
+				hid := heads.h * heads.d
+				g := &backend.Graph{}
+				g.Input = g.NewTensor(3*hid, h, w)
+				g.Output = g.NewTensor(hid, h, w)
+				if linear {
+					g.Add(&backend.LinearAttention{Out: g.Output, QKV: g.Input, Heads: heads.h, DimHead: heads.d})
+				} else {
+					g.Add(&backend.Attention{Out: g.Output, QKV: g.Input, Heads: heads.h, DimHead: heads.d})
+				}
+				in := randVec(r, 3*hid*h*w, 2)
+				want := make([]float32, hid*h*w)
+				if linear {
+					ref.LinearAttention(want, in, heads.h, heads.d, h*w)
+				} else {
+					ref.Attention(want, in, heads.h, heads.d, h*w)
+				}
+				name := fmt.Sprintf("%dx%d/heads%d/dh%d/linear%v", w, h, heads.h, heads.d, linear)
+				// the program may overwrite its input buffer; hand it a copy
+				got := runOne(t, g, fakeWeights{}, append([]float32(nil), in...), nil, 2)
+				checkClose(t, name, got, want, 1e-4)
+			}
+		}
+	}
+}
+
+func TestExpf(t *testing.T) {
+	var worst float64
+	for x := float32(-87); x < 88; x += 0.0137 {
+		got, want := float64(expf(x)), math.Exp(float64(x))
+		worst = max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 3e-7 {
+		t.Fatalf("expf relative error %.3g", worst)
+	}
+	if expf(-100) != 0 || !math.IsInf(float64(expf(100)), 1) {
+		t.Fatal("expf does not saturate")
+	}
+}
+
+// A compiled program must not allocate per pass (the diffusion step loop).
+func TestRunDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	c, h, w := 8, 16, 16
+	g := &backend.Graph{}
+	g.Input = g.NewTensor(c, h, w)
+	mid := g.NewTensor(c, h, w)
+	g.Output = g.NewTensor(c, h, w)
+	g.TimeLen = 2 * c
+	g.Add(&backend.Conv{Out: mid, A: g.Input, Weight: "w", Bias: "b", K: 3, Stride: 1, Pad: 1})
+	g.Add(&backend.GroupNorm{Out: g.Output, In: mid, Res: g.Input, Gamma: "g", Beta: "b", Groups: 4, FiLM: 0, SiLU: true})
+	wts := fakeWeights{"w": randVec(r, c*c*9, 0.3), "b": randVec(r, c, 0.1), "g": randVec(r, c, 1)}
+	prog, err := (&Backend{Threads: 2}).Compile(g, wts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	in, tm, out := randVec(r, c*h*w, 1), randVec(r, 2*c, 1), make([]float32, c*h*w)
+	if a := testing.AllocsPerRun(20, func() { _ = prog.Run(in, tm, out) }); a != 0 {
+		t.Fatalf("Run allocates %v times per pass", a)
+	}
+}

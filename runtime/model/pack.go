@@ -1,0 +1,22 @@
+package model
+
+import (
+	"errors"
+
+	"github.com/diffuir-web/diffuir/runtime/weights"
+)
+
+type packSource struct{ *weights.Pack }
+
+func (s packSource) Shape(name string) ([]int, bool) {
+	info, ok := s.Info(name)
+	return info.Shape, ok
+}
+
+// FromPack builds the model described by a pack's header from its tensors.
+func FromPack(p *weights.Pack) (*Model, error) {
+	if p.Header.Flags&weights.FlagStandardized == 0 {
+		return nil, errors.New("model: pack stores raw weight-standardized convs; re-convert it with this version's converter")
+	}
+	return New(p.Header.Config, packSource{p})
+}

@@ -1,0 +1,81 @@
+package parity
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/diffuir-web/diffuir/runtime/convert"
+	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/weights"
+)
+
+// Fixture is one reference model with its recorded activations.
+type Fixture struct {
+	Model *model.Model
+	Pack  []byte
+	Acts  map[string]weights.Tensor
+}
+
+// Load converts the checkpoint in dir (gzipped) with the given storage type
+// and reads the activations file.
+func Load(dir, checkpoint, acts string, dt weights.DType) (*Fixture, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, checkpoint))
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", checkpoint, err)
+	}
+	ckpt, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", checkpoint, err)
+	}
+	pack, _, err := convert.Convert(ckpt, convert.Options{DType: dt})
+	if err != nil {
+		return nil, err
+	}
+	p, err := weights.Open(pack)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.FromPack(p)
+	if err != nil {
+		return nil, err
+	}
+	actBytes, err := os.ReadFile(filepath.Join(dir, acts))
+	if err != nil {
+		return nil, err
+	}
+	ts, err := convert.ReadSafetensors(actBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", acts, err)
+	}
+	f := &Fixture{Model: m, Pack: pack, Acts: map[string]weights.Tensor{}}
+	for _, t := range ts {
+		f.Acts[t.Name] = t
+	}
+	return f, nil
+}
+
+// MaxAbsDiff is the largest |a[i] - b[i]|, or +Inf if the lengths differ.
+func MaxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 1e300
+	}
+	var m float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		if d < 0 {
+			d = -d
+		}
+		if d > m || d != d {
+			m = d
+		}
+	}
+	return m
+}

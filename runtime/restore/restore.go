@@ -1,0 +1,259 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/ref"
+	"github.com/diffuir-web/diffuir/runtime/sampler"
+	"github.com/diffuir-web/diffuir/runtime/tile"
+)
+
+// EqualizeMode chooses the low-light histogram equalization.
+type EqualizeMode int
+
+const (
+	EqualizeAuto EqualizeMode = iota // equalize when the photo looks underexposed
+	EqualizeOff
+	EqualizeOn
+)
+
+// Defaults for tiling: whole images up to DefaultTile on each side, tiles
+// of that size overlapping by DefaultOverlap beyond.
+const (
+	DefaultTile    = 512
+	DefaultOverlap = 32
+)
+
+// Options tune one restore. The zero value is a valid, fully deterministic
+// restore with the model's default step count (noise scale 0).
+type Options struct {
+	Steps      int     // sampler steps, 1..20; 0 means the model's default
+	Seed       uint64  // seed of the starting noise
+	NoiseScale float32 // multiplies the starting noise; 0 makes the result deterministic, 1 is the authors' sampler
+	Equalize   EqualizeMode
+	Tile       int // tile side; 0 means DefaultTile, negative means the whole image in one pass
+	Overlap    int // overlap between tiles; 0 means DefaultOverlap
+	Progress   func(Progress)
+}
+
+// Progress reports a finished sampler step of a tile.
+type Progress struct {
+	Tile, Tiles int // 1-based tile index and count
+	Step, Steps int // 1-based step index and count
+}
+
+// Restorer restores images with one model on one backend. It is not safe for
+// concurrent use.
+type Restorer struct {
+	Model   *model.Model
+	Backend backend.Backend
+	sched   *sampler.Schedule
+	time    *model.TimeEncoder
+	prog    backend.Program // the last compiled program, reused while the padded size matches
+	progH   int
+	progW   int
+}
+
+// New binds m to be.
+func New(m *model.Model, be backend.Backend) *Restorer {
+	return &Restorer{Model: m, Backend: be, sched: sampler.NewSchedule(m.Cfg.Timesteps, m.Cfg.DeltaEnd), time: m.NewTimeEncoder()}
+}
+
+// Close releases the compiled program.
+func (r *Restorer) Close() error {
+	if r.prog == nil {
+		return nil
+	}
+	err := r.prog.Close()
+	r.prog = nil
+	return err
+}
+
+// MemoryBytes is the activation memory of the program compiled last.
+func (r *Restorer) MemoryBytes() int64 {
+	if r.prog == nil {
+		return 0
+	}
+	return r.prog.MemoryBytes()
+}
+
+// program returns a compiled program for the padded size h×w.
+func (r *Restorer) program(h, w int) (backend.Program, error) {
+	if r.prog != nil && r.progH == h && r.progW == w {
+		return r.prog, nil
+	}
+	if err := r.Close(); err != nil {
+		return nil, err
+	}
+	g, err := r.Model.Graph(h, w)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Backend.Compile(g, r.Model.Params, false)
+	if err != nil {
+		return nil, err
+	}
+	r.prog, r.progH, r.progW = p, h, w
+	return p, nil
+}
+
+// ShouldEqualize is the automatic low-light decision: the authors
+// equalized their low-light inputs; we do so when the mean luminance of
+// the photo is below 0.2 (underexposed scenes), and never otherwise.
+func ShouldEqualize(img *imageio.Image) bool {
+	n := img.W * img.H
+	if n == 0 {
+		return false
+	}
+	var sum float64
+	R, G, B := img.RGB[:n], img.RGB[n:2*n], img.RGB[2*n:]
+	for i := 0; i < n; i++ {
+		sum += 0.299*float64(R[i]) + 0.587*float64(G[i]) + 0.114*float64(B[i])
+	}
+	return sum/float64(n) < 0.2
+}
+
+// Restore restores img and returns a new image of the same size (alpha and
+// bit depth kept). It honours ctx between sampler steps.
+func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options) (*imageio.Image, error) {
+	if img == nil || img.W <= 0 || img.H <= 0 {
+		return nil, errors.New("restore: empty image")
+	}
+	steps, err := r.steps(opt)
+	if err != nil {
+		return nil, err
+	}
+	src := img
+	if opt.Equalize == EqualizeOn || (opt.Equalize == EqualizeAuto && ShouldEqualize(img)) {
+		src = &imageio.Image{W: img.W, H: img.H, RGB: append([]float32(nil), img.RGB...), Depth: img.Depth}
+		imageio.EqualizeHist(src)
+	}
+	size, overlap := opt.Tile, opt.Overlap
+	if size == 0 {
+		size = DefaultTile
+	}
+	if size < 0 {
+		size = 0 // whole image
+	}
+	if overlap == 0 {
+		overlap = DefaultOverlap
+	}
+	if size > 0 && size <= overlap {
+		overlap = size / 4
+	}
+	tiles, err := tile.Plan(img.W, img.H, size, overlap)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	blend, err := tile.NewBlender(img.W, img.H, 3, tiles, overlap)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	for i, t := range tiles {
+		tw, th := t.X1-t.X0, t.Y1-t.Y0
+		xin := make([]float32, 3*tw*th)
+		for c := 0; c < 3; c++ {
+			for y := 0; y < th; y++ {
+				row := src.RGB[(c*img.H+t.Y0+y)*img.W+t.X0:]
+				for x := 0; x < tw; x++ {
+					xin[(c*th+y)*tw+x] = row[x]*2 - 1
+				}
+			}
+		}
+		region := Region{X0: t.X0, Y0: t.Y0, W: tw, H: th}
+		out, err := r.restoreTile(ctx, xin, region, steps, opt, i+1, len(tiles))
+		if err != nil {
+			return nil, err
+		}
+		if err := blend.Add(t, out); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+	}
+	res := &imageio.Image{W: img.W, H: img.H, RGB: make([]float32, 3*img.W*img.H), Alpha: img.Alpha, Depth: img.Depth}
+	if err := blend.Result(res.RGB); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	return res, nil
+}
+
+func (r *Restorer) steps(opt Options) ([]sampler.Step, error) {
+	n := opt.Steps
+	if n == 0 {
+		n = r.Model.Cfg.DefaultSteps
+	}
+	steps, err := r.sched.Steps(n)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	return steps, nil
+}
+
+// Region places a tile in the whole image, so its noise matches the
+// whole-image noise.
+type Region struct{ X0, Y0, W, H int }
+
+// RestorePlanar restores one region given x_in (3×H×W, values in [-1, 1])
+// and returns the result in [0, 1], 3×H×W.
+func (r *Restorer) RestorePlanar(ctx context.Context, xin []float32, reg Region, opt Options) ([]float32, error) {
+	if reg.W <= 0 || reg.H <= 0 || len(xin) != 3*reg.W*reg.H {
+		return nil, fmt.Errorf("restore: input of %d values for a %dx%d region", len(xin), reg.W, reg.H)
+	}
+	steps, err := r.steps(opt)
+	if err != nil {
+		return nil, err
+	}
+	return r.restoreTile(ctx, xin, reg, steps, opt, 1, 1)
+}
+
+func (r *Restorer) restoreTile(ctx context.Context, xin []float32, reg Region, steps []sampler.Step, opt Options, tileIdx, tiles int) ([]float32, error) {
+	h, w := reg.H, reg.W
+	m := model.Multiple(r.Model.Cfg)
+	ph, pw := (h+m-1)/m*m, (w+m-1)/m*m
+	prog, err := r.program(ph, pw)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	n, pn := h*w, ph*pw
+	x := make([]float32, 3*n)
+	rr := make([]float32, 3*n)
+	in := make([]float32, 6*pn)
+	out := make([]float32, 3*pn)
+	tv := make([]float32, r.Model.TimeLen())
+	// x_in's half of the network input is the same for every step.
+	ref.ReflectPad(in[3*pn:], xin, 3, h, w, ph-h, pw-w)
+	r.sched.Init(x, xin, nil, 0)
+	if opt.NoiseScale != 0 {
+		ns := float32(0.1) * opt.NoiseScale // sqrt(sampler.SumScale)
+		for c := 0; c < 3; c++ {
+			for y := 0; y < h; y++ {
+				for xx := 0; xx < w; xx++ {
+					x[(c*h+y)*w+xx] += ns * Noise(opt.Seed, c, reg.Y0+y, reg.X0+xx)
+				}
+			}
+		}
+	}
+	for i, st := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+		ref.ReflectPad(in[:3*pn], x, 3, h, w, ph-h, pw-w)
+		r.time.Encode(tv, st.TimeInput)
+		if err := prog.Run(in, tv, out); err != nil {
+			return nil, fmt.Errorf("restore: step %d: %w", i+1, err)
+		}
+		ref.Crop(rr, out, 3, ph, pw, h, w)
+		sampler.Update(st, x, xin, rr)
+		if opt.Progress != nil {
+			opt.Progress(Progress{Tile: tileIdx, Tiles: tiles, Step: i + 1, Steps: len(steps)})
+		}
+	}
+	for i, v := range x {
+		x[i] = min(max((v+1)/2, 0), 1)
+	}
+	return x, nil
+}

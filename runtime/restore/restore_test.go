@@ -1,0 +1,173 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/restore"
+	"github.com/diffuir-web/diffuir/runtime/weights"
+)
+
+func tinyModel(t testing.TB) *model.Model {
+	t.Helper()
+	pack, err := weights.Marshal(weights.Tiny, model.RandomWeights(weights.Tiny, 1, weights.F16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := weights.Open(pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.FromPack(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func gradient(w, h int, alpha bool) *imageio.Image {
+	img := &imageio.Image{W: w, H: h, RGB: make([]float32, 3*w*h), Depth: 8}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			img.RGB[i] = float32(x) / float32(w)
+			img.RGB[w*h+i] = float32(y) / float32(h)
+			img.RGB[2*w*h+i] = 0.5
+		}
+	}
+	if alpha {
+		img.Alpha = make([]float32, w*h)
+		for i := range img.Alpha {
+			img.Alpha[i] = float32(i%7) / 6
+		}
+	}
+	return img
+}
+
+func TestRestoreKeepsAlphaAndRange(t *testing.T) {
+	r := restore.New(tinyModel(t), &cpu.Backend{})
+	defer r.Close()
+	img := gradient(21, 13, true)
+	out, err := r.Restore(context.Background(), img, restore.Options{Steps: 2, Equalize: restore.EqualizeOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.W != 21 || out.H != 13 || len(out.RGB) != 3*21*13 {
+		t.Fatalf("got %dx%d with %d values", out.W, out.H, len(out.RGB))
+	}
+	for i, v := range out.Alpha {
+		if v != img.Alpha[i] {
+			t.Fatalf("alpha[%d] changed: %v -> %v", i, img.Alpha[i], v)
+		}
+	}
+	for _, v := range out.RGB {
+		if !(v >= 0 && v <= 1) {
+			t.Fatalf("output value %v outside [0,1]", v)
+		}
+	}
+}
+
+func TestTilesReportProgressAndMatchSeeds(t *testing.T) {
+	r := restore.New(tinyModel(t), &cpu.Backend{})
+	defer r.Close()
+	img := gradient(40, 24, false)
+	var events []restore.Progress
+	opt := restore.Options{Steps: 2, Tile: 24, Overlap: 8, NoiseScale: 1, Seed: 7, Equalize: restore.EqualizeOff,
+		Progress: func(p restore.Progress) { events = append(events, p) }}
+	a, err := r.Restore(context.Background(), img, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiles := events[len(events)-1].Tiles
+	if tiles < 2 || len(events) != tiles*2 {
+		t.Fatalf("%d progress events for %d tiles of 2 steps", len(events), tiles)
+	}
+	opt.Progress = nil
+	b, err := r.Restore(context.Background(), img, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.RGB {
+		if a.RGB[i] != b.RGB[i] {
+			t.Fatal("same seed gave different results")
+		}
+	}
+	opt.Seed = 8
+	c, err := r.Restore(context.Background(), img, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := true
+	for i := range a.RGB {
+		same = same && a.RGB[i] == c.RGB[i]
+	}
+	if same {
+		t.Fatal("different seeds gave identical results")
+	}
+}
+
+func TestCancel(t *testing.T) {
+	r := restore.New(tinyModel(t), &cpu.Backend{})
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	opt := restore.Options{Steps: 3, Progress: func(p restore.Progress) {
+		if p.Step == 1 {
+			cancel()
+		}
+	}}
+	_, err := r.Restore(ctx, gradient(16, 16, false), opt)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	r := restore.New(tinyModel(t), &cpu.Backend{})
+	defer r.Close()
+	for _, steps := range []int{-1, 21} {
+		if _, err := r.Restore(context.Background(), gradient(8, 8, false), restore.Options{Steps: steps}); err == nil {
+			t.Errorf("steps %d accepted", steps)
+		}
+	}
+	if _, err := r.Restore(context.Background(), &imageio.Image{}, restore.Options{}); err == nil {
+		t.Error("empty image accepted")
+	}
+}
+
+func TestNoiseIsStandardNormal(t *testing.T) {
+	var sum, sq float64
+	n := 0
+	for c := 0; c < 3; c++ {
+		for y := 0; y < 100; y++ {
+			for x := 0; x < 100; x++ {
+				v := float64(restore.Noise(42, c, y, x))
+				sum += v
+				sq += v * v
+				n++
+			}
+		}
+	}
+	mean := sum / float64(n)
+	std := math.Sqrt(sq/float64(n) - mean*mean)
+	if math.Abs(mean) > 0.02 || math.Abs(std-1) > 0.02 {
+		t.Fatalf("noise mean %.4f std %.4f", mean, std)
+	}
+	if restore.Noise(1, 0, 5, 5) == restore.Noise(2, 0, 5, 5) {
+		t.Fatal("seed does not change the noise")
+	}
+}
+
+func TestShouldEqualize(t *testing.T) {
+	dark := gradient(10, 10, false)
+	for i := range dark.RGB {
+		dark.RGB[i] *= 0.1
+	}
+	if !restore.ShouldEqualize(dark) || restore.ShouldEqualize(gradient(10, 10, false)) {
+		t.Fatal("exposure heuristic wrong")
+	}
+}

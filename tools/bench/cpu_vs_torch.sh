@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Side-by-side CPU benchmark: the Go CPU backend (portable and SIMD builds)
+# and PyTorch's CPU path, the Tiny model, 3 steps, 256x256 and 512x512, in
+# one run on the same machine. Prints one table with ratios against PyTorch.
+# Needs Debian's python3-torch (apt-get install -y python3-torch) for the
+# PyTorch column; everything else is Go.
+#   bash tools/bench/cpu_vs_torch.sh [repeats]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n=${1:-3}
+threads=$(nproc)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+run_go() { # label, env...
+  local label=$1; shift
+  env "$@" go test -run - -bench 'RestoreTinyCPU' -benchtime "${n}x" -count 1 ./runtime/restore/ |
+    awk -v l="$label" '/^BenchmarkRestoreTinyCPU/ { split($1, a, "/"); sub(/-.*/, "", a[2]); for (i = 1; i <= NF; i++) if ($(i+1) == "s/restore") print l, a[2], $i }'
+}
+{
+  run_go "go-cpu-portable"
+  run_go "go-cpu-simd" GOEXPERIMENT=simd
+  /usr/bin/python3 tools/pyref/bench_torch.py --sizes 256,512 --repeats "$n" --threads "$threads" |
+    /usr/bin/python3 -c 'import json,sys
+for l in sys.stdin:
+    d=json.loads(l); print("pytorch-cpu-%s %dx%d %s" % (d["torch"], d["size"], d["size"], d["median_s"]))'
+} | tee "$out/results"
+
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
+awk '{ t[$1" "$2] = $3; if (!($1 in seen)) { seen[$1]; order[++k] = $1 } ; sizes[$2] }
+END {
+  printf "%-28s %10s %10s %12s\n", "implementation", "size", "s/restore", "vs PyTorch"
+  for (i = 1; i <= k; i++) for (s in sizes) {
+    impl = order[i]; key = impl" "s
+    if (!(key in t)) continue
+    base = ""
+    for (j = 1; j <= k; j++) if (order[j] ~ /^pytorch/) base = t[order[j]" "s]
+    printf "%-28s %10s %10.3f %11.2fx\n", impl, s, t[key], (base == "" ? 0 : base / t[key])
+  }
+}' "$out/results"

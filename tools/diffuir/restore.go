@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/convert"
+	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/restore"
+	"github.com/diffuir-web/diffuir/runtime/weights"
+)
+
+// loadModel opens a weight pack, or converts a checkpoint in memory (f32,
+// so nothing is lost) when the file is not a pack.
+func loadModel(path string) (*model.Model, error) {
+	if path == "" {
+		return nil, fmt.Errorf("no --model given (this build has no bundled default model yet)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if !bytes.HasPrefix(data, []byte(weights.Magic)) {
+		data, _, err = convert.Convert(data, convert.Options{DType: weights.F32})
+		if err != nil {
+			return nil, fmt.Errorf("load model %s: %w", path, err)
+		}
+	}
+	p, err := weights.Open(data)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	m, err := model.FromPack(p)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func chooseBackend(name string, stderr io.Writer) (backend.Backend, error) {
+	switch name {
+	case "cpu":
+		return &cpu.Backend{}, nil
+	case "auto":
+		be := &cpu.Backend{}
+		fmt.Fprintf(stderr, "backend: %s (no GPU backend in this build)\n", be.Name())
+		return be, nil
+	case "gpu":
+		return nil, fmt.Errorf("--backend gpu: this build has no GPU backend yet; use --backend cpu")
+	}
+	return nil, usagef("--backend %q: want auto, cpu or gpu", name)
+}
+
+// equalizeFlag is a boolean-style flag with a third value: "--equalize"
+// forces equalization on, "--equalize=off" off, "--equalize=auto" (the
+// default) lets the runtime decide from the photo's exposure.
+type equalizeFlag struct{ mode restore.EqualizeMode }
+
+func (f *equalizeFlag) IsBoolFlag() bool { return true }
+
+func (f *equalizeFlag) String() string {
+	if f == nil {
+		return "auto"
+	}
+	return [...]string{"auto", "off", "on"}[f.mode]
+}
+
+func (f *equalizeFlag) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "auto":
+		f.mode = restore.EqualizeAuto
+	case "on", "true", "1":
+		f.mode = restore.EqualizeOn
+	case "off", "false", "0":
+		f.mode = restore.EqualizeOff
+	default:
+		return fmt.Errorf("want auto, on or off")
+	}
+	return nil
+}
+
+func runRestore(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("restore", stderr)
+	out := fs.String("o", "", "output image `path` (.png or .jpg)")
+	modelPath := fs.String("model", "", "weight pack or PyTorch/safetensors checkpoint")
+	steps := fs.Int("steps", 0, "sampling steps, 1-20 (default: the model's)")
+	seed := fs.Uint64("seed", 0, "seed of the starting noise")
+	noise := fs.Float64("noise-scale", 1, "starting-noise multiplier; 0 makes the result deterministic")
+	var equalize equalizeFlag
+	fs.Var(&equalize, "equalize", "low-light histogram equalization: --equalize (on), --equalize=off, --equalize=auto (default: on for underexposed photos)")
+	tileSize := fs.Int("tile", restore.DefaultTile, "tile side in pixels; 0 processes the whole image at once")
+	overlap := fs.Int("overlap", restore.DefaultOverlap, "overlap between tiles in pixels")
+	depth := fs.Int("bit-depth", 0, "PNG output bits per channel, 8 or 16 (default: the input's)")
+	quality := fs.Int("quality", 92, "JPEG output quality, 1-100")
+	backendName := fs.String("backend", "auto", "auto, cpu or gpu")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *out == "" {
+		return usagef("usage: diffuir restore IN -o OUT [--model PACK] [options]")
+	}
+	format, err := imageio.FormatFromPath(*out)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *depth != 0 && *depth != 8 && *depth != 16 {
+		return usagef("--bit-depth %d: want 8 or 16", *depth)
+	}
+	if *tileSize < 0 || *overlap < 0 {
+		return usagef("--tile and --overlap must not be negative")
+	}
+	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: equalize.mode, Tile: *tileSize, Overlap: *overlap}
+	if *tileSize == 0 {
+		opt.Tile = -1
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	img, _, err := imageio.DecodeBytes(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	m, err := loadModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	be, err := chooseBackend(*backendName, stderr)
+	if err != nil {
+		return err
+	}
+	r := restore.New(m, be)
+	defer r.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := newProgressBar(stderr)
+	opt.Progress = bar.update
+	start := time.Now()
+	res, err := r.Restore(ctx, img, opt)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	d := *depth
+	if d == 0 {
+		d = img.Depth
+	}
+	var buf bytes.Buffer
+	if err := imageio.Encode(&buf, res, format, d, *quality); err != nil {
+		return err
+	}
+	// Write beside the target and rename, so a failure never leaves half a file.
+	tmp, err := os.CreateTemp(filepath.Dir(*out), ".diffuir-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s)\n", pos[0], *out, img.W, img.H, be.Name(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// progressBar draws on a terminal and stays silent otherwise (logs, pipes).
+type progressBar struct {
+	w     io.Writer
+	on    bool
+	drawn bool
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	f, ok := w.(*os.File)
+	return &progressBar{w: w, on: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (b *progressBar) update(p restore.Progress) {
+	if !b.on {
+		return
+	}
+	done := (p.Tile-1)*p.Steps + p.Step
+	total := p.Tiles * p.Steps
+	const width = 30
+	n := done * width / total
+	fmt.Fprintf(b.w, "\r[%s%s] %3d%%  tile %d/%d  step %d/%d", strings.Repeat("#", n), strings.Repeat(" ", width-n),
+		done*100/total, p.Tile, p.Tiles, p.Step, p.Steps)
+	b.drawn = true
+}
+
+func (b *progressBar) finish() {
+	if b.drawn {
+		fmt.Fprintln(b.w)
+	}
+}
