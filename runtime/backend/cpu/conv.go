@@ -42,9 +42,11 @@ const (
 	// convMinTile and convMaxTile bound the run of output pixels computed
 	// from one staging of the input.
 	convMinTile = 64
-	convMaxTile = 256
-	// convStage is the stage buffer size in floats (on the stack, so Run
-	// does not allocate); convMaxTaps bounds the taps of one kernel call.
+	convMaxTile = 512
+	// convStage is the stage buffer size in floats and convMaxTaps bounds
+	// the taps of one kernel call. Both live in Run's frame, so that Run
+	// does not allocate: convCall must stay below the compiler's 128 KiB
+	// limit for stack variables (TestConvNoAlloc fails otherwise).
 	convStage   = 25600
 	convMaxTaps = 2048
 	// convMaxChunk is the widest chunk of any kernel.
@@ -90,9 +92,6 @@ func PackConv(spec ConvSpec, w, bias []float32) (*PackedConv, error) {
 	return p, nil
 }
 
-// Spec returns the layer's description.
-func (p *PackedConv) Spec() ConvSpec { return p.spec }
-
 // OutSize gives the output size for an input of h x w as stored, before any
 // upsampling; it is 0x0 when the kernel does not fit the padded input.
 func (p *PackedConv) OutSize(h, w int) (ho, wo int) {
@@ -114,7 +113,8 @@ var errConvArgs = errors.New("cpu: PackedConv.Run: tensor sizes do not match the
 // of h x w pixels. Input channels 0..ca-1 come from inA (ca, h, w) and
 // channels ca..Cin-1 from inB (Cin-ca, h, w), a channel concatenation
 // without a copy (inB may be nil when ca == Cin). When res is not nil (same
-// shape as out), out = conv + bias + res.
+// shape as out), out = conv + bias + res. out must not overlap the other
+// tensors.
 //
 // Run does not allocate, reads only inside the given tensors and writes only
 // the rows [y0, y1) of out, so goroutines may run disjoint row ranges of one
@@ -125,6 +125,9 @@ func (p *PackedConv) Run(out, inA, inB, res []float32, ca, h, w, y0, y1 int) {
 	if h < 1 || w < 1 || ca < 0 || ca > sp.Cin || len(inA) < ca*h*w || len(inB) < (sp.Cin-ca)*h*w ||
 		len(out) < sp.Cout*ho*wo || (res != nil && len(res) < sp.Cout*ho*wo) || y0 < 0 || y1 > ho {
 		panic(errConvArgs)
+	}
+	if y0 >= y1 {
+		return
 	}
 	c := convCall{p: p, inA: inA, inB: inB, res: res, ca: ca, h: h, w: w, y0: y0, y1: y1, vec: convKernel.chunk()}
 	c.a = convArgs{w: p.w, wStride: sp.Cin * p.taps, nb: p.nb, cout: sp.Cout, out: out, plane: ho * wo, rowLen: wo}
@@ -316,30 +319,3 @@ func (k convImpl) String() string {
 // KernelName names the convolution micro-kernel in use: "portable",
 // "avx2" or "avx512" (the latter two with GOEXPERIMENT=simd on amd64).
 func KernelName() string { return convKernel.String() }
-
-// put finishes output channel co at pixels x... of the tile from the sums v
-// of its taps, clipped to the tile: it adds the bias or, for a later block
-// of input channels, the partial sums already in out, then the residual.
-func (a *convArgs) put(co, x int, v []float32) {
-	if co >= a.cout {
-		return
-	}
-	i0 := a.outOff + co*a.plane + x
-	o := a.out[i0 : i0+min(len(v), a.nx-x)]
-	var r []float32
-	if a.res != nil {
-		r = a.res[i0 : i0+len(o)]
-	}
-	for i := range o {
-		s := v[i]
-		if a.bias != nil {
-			s += a.bias[co/convCo][co%convCo]
-		} else {
-			s += o[i]
-		}
-		if r != nil {
-			s += r[i]
-		}
-		o[i] = s
-	}
-}

@@ -13,12 +13,11 @@ import (
 // convCase is one layer of the conformance table. ca < Cin feeds the
 // input as two tensors; res adds a residual.
 type convCase struct {
-	spec    ConvSpec
-	ca      int
-	noBias  bool
-	res     bool
-	sizes   [][2]int // h, w
-	skipRef bool
+	spec   ConvSpec
+	ca     int
+	noBias bool
+	res    bool
+	sizes  [][2]int // h, w; convSizes when nil
 }
 
 var convSizes = [][2]int{{1, 1}, {3, 3}, {7, 7}, {17, 17}, {33, 33}, {37, 45}, {16, 16}}
@@ -39,14 +38,14 @@ var convCases = []convCase{
 	{spec: ConvSpec{Cin: 32, Cout: 32, K: 3, Stride: 1, Pad: 1, Upsample: true}},
 	{spec: ConvSpec{Cin: 6, Cout: 5, K: 3, Stride: 1, Pad: 1, Upsample: true}, ca: 2, res: true},
 	// Shapes the UNet does not use, for the general paths: unpadded
-	// kernels read in place, odd strides, strided upsampling.
+	// kernels, odd strides, strided upsampling.
 	{spec: ConvSpec{Cin: 5, Cout: 6, K: 3, Stride: 1}, res: true},
 	{spec: ConvSpec{Cin: 3, Cout: 5, K: 2, Stride: 1}, ca: 1},
 	{spec: ConvSpec{Cin: 3, Cout: 7, K: 5, Stride: 3, Pad: 2}},
 	{spec: ConvSpec{Cin: 6, Cout: 3, K: 1, Stride: 2}},
 	{spec: ConvSpec{Cin: 3, Cout: 5, K: 4, Stride: 2, Pad: 1, Upsample: true}},
 	// Wide rows: several tiles, and several blocks of input channels.
-	{spec: ConvSpec{Cin: 20, Cout: 9, K: 3, Stride: 1, Pad: 1}, ca: 7, res: true, sizes: [][2]int{{3, 300}}},
+	{spec: ConvSpec{Cin: 20, Cout: 9, K: 3, Stride: 1, Pad: 1}, ca: 7, res: true, sizes: [][2]int{{3, 1100}}},
 	{spec: ConvSpec{Cin: 13, Cout: 4, K: 7, Stride: 1, Pad: 3}, sizes: [][2]int{{2, 531}}},
 	{spec: ConvSpec{Cin: 2100, Cout: 5, K: 1, Stride: 1}, sizes: [][2]int{{1, 37}}},
 	{spec: ConvSpec{Cin: 300, Cout: 6, K: 3, Stride: 1, Pad: 1}, ca: 100, res: true, sizes: [][2]int{{2, 70}}},
@@ -90,21 +89,17 @@ func convRun(p *PackedConv, out, inA, inB, res []float32, ca, h, w int) {
 }
 
 func TestConv(t *testing.T) {
-	for _, impl := range convImpls {
-		t.Run(impl.String(), func(t *testing.T) {
-			defer func(k convImpl) { convKernel = k }(convKernel)
-			convKernel = impl
-			for _, tc := range convCases {
-				sizes := tc.sizes
-				if sizes == nil {
-					sizes = convSizes
-				}
-				for _, sz := range sizes {
-					convCheck(t, tc, sz[0], sz[1])
-				}
+	convEachImpl(t, func(t *testing.T) {
+		for _, tc := range convCases {
+			sizes := tc.sizes
+			if sizes == nil {
+				sizes = convSizes
 			}
-		})
-	}
+			for _, sz := range sizes {
+				convCheck(t, tc, sz[0], sz[1])
+			}
+		}
+	})
 }
 
 func convCheck(t *testing.T, tc convCase, h, w int) {
@@ -172,24 +167,72 @@ func convCheck(t *testing.T, tc convCase, h, w int) {
 	}
 }
 
-func TestConvNoAlloc(t *testing.T) {
-	for _, sp := range []ConvSpec{
-		{Cin: 32, Cout: 32, K: 3, Stride: 1, Pad: 1},
-		{Cin: 32, Cout: 13, K: 1, Stride: 1},
-		{Cin: 6, Cout: 5, K: 3, Stride: 1, Pad: 1, Upsample: true},
-	} {
-		const h, w = 9, 45
-		p, err := PackConv(sp, make([]float32, sp.Cout*sp.Cin*sp.K*sp.K), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ho, wo := p.OutSize(h, w)
-		out := make([]float32, sp.Cout*ho*wo)
-		a, b := make([]float32, 3*h*w), make([]float32, (sp.Cin-3)*h*w)
-		if n := testing.AllocsPerRun(10, func() { p.Run(out, a, b, out, 3, h, w, 1, ho) }); n != 0 {
-			t.Errorf("%+v: %v allocations per Run", sp, n)
-		}
+// convEachImpl runs f with each kernel the build and CPU offer.
+func convEachImpl(t *testing.T, f func(t *testing.T)) {
+	for _, impl := range convImpls {
+		t.Run(impl.String(), func(t *testing.T) {
+			defer func(k convImpl) { convKernel = k }(convKernel)
+			convKernel = impl
+			f(t)
+		})
 	}
+}
+
+func TestConvNoAlloc(t *testing.T) {
+	convEachImpl(t, func(t *testing.T) {
+		for _, sp := range []ConvSpec{
+			{Cin: 32, Cout: 32, K: 3, Stride: 1, Pad: 1},
+			{Cin: 32, Cout: 13, K: 1, Stride: 1},
+			{Cin: 6, Cout: 5, K: 3, Stride: 1, Pad: 1, Upsample: true},
+		} {
+			const h, w = 9, 45
+			p, err := PackConv(sp, make([]float32, sp.Cout*sp.Cin*sp.K*sp.K), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ho, wo := p.OutSize(h, w)
+			out, res := make([]float32, sp.Cout*ho*wo), make([]float32, sp.Cout*ho*wo)
+			a, b := make([]float32, 3*h*w), make([]float32, (sp.Cin-3)*h*w)
+			if n := testing.AllocsPerRun(10, func() { p.Run(out, a, b, res, 3, h, w, 1, ho) }); n != 0 {
+				t.Errorf("%+v: %v allocations per Run", sp, n)
+			}
+		}
+	})
+}
+
+// TestConvRows checks that Run writes exactly the rows it is given.
+func TestConvRows(t *testing.T) {
+	convEachImpl(t, func(t *testing.T) {
+		for _, sp := range []ConvSpec{
+			{Cin: 5, Cout: 6, K: 3, Stride: 1, Pad: 1},
+			{Cin: 5, Cout: 6, K: 1, Stride: 1},
+			{Cin: 5, Cout: 6, K: 4, Stride: 2, Pad: 1},
+		} {
+			const h, w, y0, y1 = 12, 19, 2, 5
+			r := rand.New(rand.NewPCG(7, 7))
+			wt, in := convRandom(r, sp.Cout*sp.Cin*sp.K*sp.K), convRandom(r, sp.Cin*h*w)
+			p, err := PackConv(sp, wt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ho, wo := p.OutSize(h, w)
+			want := convRef(sp, in, wt, nil, nil, h, w)
+			out := make([]float32, len(want))
+			for i := range out {
+				out[i] = 1e30
+			}
+			p.Run(out, in, nil, nil, sp.Cin, h, w, y0, y1)
+			for i := range out {
+				if y := i / wo % ho; y >= y0 && y < y1 {
+					if d := math.Abs(float64(out[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("%+v: out[%d] = %g, want %g", sp, i, out[i], want[i])
+					}
+				} else if out[i] != 1e30 {
+					t.Fatalf("%+v: wrote row %d outside [%d, %d)", sp, y, y0, y1)
+				}
+			}
+		}
+	})
 }
 
 func TestPackConvErrors(t *testing.T) {

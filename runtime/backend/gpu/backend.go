@@ -1,0 +1,225 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gogpu/gputypes"
+	"github.com/gogpu/wgpu"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+)
+
+// Options tune New. The zero value picks the high-performance adapter and
+// the fastest kernel variants.
+type Options struct {
+	// LowPower asks for the low-power adapter (an integrated GPU) instead.
+	LowPower bool
+	// F32Weights uploads f16 conv weights converted to f32 (the f32 kernel
+	// variants), for comparisons; f32 packs always use f32.
+	F32Weights bool
+	// StorageWeights never reads conv weights from a uniform buffer.
+	StorageWeights bool
+	// Timeout bounds the wait for one Run's (or Tap's) results; past it the
+	// device counts as lost. Zero means 5 minutes.
+	Timeout time.Duration
+	// Log, if set, receives one line per compiled program naming the kernel
+	// variants and memory it uses.
+	Log func(string)
+	// AllowSoftware accepts gogpu/wgpu's own software renderer, a SPIR-V
+	// interpreter that registers itself when no real driver exists. It is
+	// refused by default (New returns ErrNoAdapter): it is about 100x slower
+	// than the CPU backend and its results were wrong for kernels with
+	// several entry points or workgroup barriers (v0.31.5). Mesa's lavapipe
+	// is a real Vulkan driver and is always accepted.
+	AllowSoftware bool
+}
+
+// Backend runs graphs on one WebGPU device. Pipelines are shared by every
+// Program it compiles. A Backend and its Programs are not safe for
+// concurrent use.
+type Backend struct {
+	opts     Options
+	instance *wgpu.Instance
+	adapter  *wgpu.Adapter
+	device   *wgpu.Device
+	queue    *wgpu.Queue
+	info     wgpu.AdapterInfo
+	limits   wgpu.Limits
+	reduced  bool // the device got default limits, not the adapter's
+
+	mu      sync.Mutex
+	modules map[string]*wgpu.ShaderModule
+	pipes   map[string]*pipeline
+	layouts map[string]*layout
+	lost    error // set once a run reports device loss
+	closed  bool
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New opens the adapter's device with the adapter's limits (falling back to
+// WebGPU's defaults if the browser refuses them). Without any adapter it
+// returns an error wrapping ErrNoAdapter.
+func New(opts Options) (b *Backend, err error) {
+	defer guard(&err, "new")
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Minute
+	}
+	inst, err := wgpu.CreateInstance(nil)
+	if err != nil {
+		return nil, fmt.Errorf("gpu: %w: %w", ErrNoAdapter, err)
+	}
+	pref := gputypes.PowerPreferenceHighPerformance
+	if opts.LowPower {
+		pref = gputypes.PowerPreferenceLowPower
+	}
+	ad, err := inst.RequestAdapter(&wgpu.RequestAdapterOptions{PowerPreference: pref})
+	if err != nil || ad == nil {
+		inst.Release()
+		if err == nil {
+			err = wgpu.ErrNoAdapters
+		}
+		return nil, fmt.Errorf("gpu: %w: %w", ErrNoAdapter, err)
+	}
+	if info := ad.Info(); isSoftware(info) && !opts.AllowSoftware {
+		ad.Release()
+		inst.Release()
+		return nil, fmt.Errorf("gpu: %w: only gogpu's software renderer (%q) is available; use the CPU backend", ErrNoAdapter, info.Name)
+	}
+	b = &Backend{opts: opts, instance: inst, adapter: ad, info: ad.Info(),
+		modules: map[string]*wgpu.ShaderModule{}, pipes: map[string]*pipeline{}, layouts: map[string]*layout{}}
+	// WebGPU's default limits cap a storage binding at 128 MiB and a buffer
+	// at 256 MiB, too little for large tiles: ask for all the adapter has.
+	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "diffuir", RequiredLimits: ad.Limits()})
+	if err != nil {
+		dev, err = ad.RequestDevice(nil)
+		b.reduced = true
+	}
+	if err != nil {
+		ad.Release()
+		inst.Release()
+		return nil, classify(fmt.Errorf("gpu: request device on %s: %w", b.info.Name, err))
+	}
+	b.device, b.queue = dev, dev.Queue()
+	b.limits = sanitize(dev.Limits())
+	return b, nil
+}
+
+// sanitize fills the limits this package relies on with WebGPU's defaults
+// where a backend reports none (zero).
+func sanitize(l wgpu.Limits) wgpu.Limits {
+	d := gputypes.DefaultLimits()
+	fill64 := func(v *uint64, def uint64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill32 := func(v *uint32, def uint32) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill64(&l.MaxStorageBufferBindingSize, d.MaxStorageBufferBindingSize)
+	fill64(&l.MaxBufferSize, d.MaxBufferSize)
+	fill64(&l.MaxUniformBufferBindingSize, d.MaxUniformBufferBindingSize)
+	fill32(&l.MinStorageBufferOffsetAlignment, d.MinStorageBufferOffsetAlignment)
+	fill32(&l.MinUniformBufferOffsetAlignment, d.MinUniformBufferOffsetAlignment)
+	fill32(&l.MaxComputeWorkgroupsPerDimension, d.MaxComputeWorkgroupsPerDimension)
+	return l
+}
+
+// Name names the adapter and the API behind it, e.g.
+// "gpu: llvmpipe (LLVM 15.0.6, 256 bits) (vulkan, cpu)".
+func (b *Backend) Name() string {
+	var extra []string
+	switch {
+	case b.info.Backend != gputypes.BackendEmpty:
+		extra = append(extra, strings.ToLower(b.info.Backend.String()))
+	case platformAPI != "":
+		extra = append(extra, platformAPI)
+	}
+	if b.info.DeviceType != gputypes.DeviceTypeOther {
+		extra = append(extra, strings.ToLower(b.info.DeviceType.String()))
+	}
+	if b.reduced {
+		extra = append(extra, "default limits")
+	}
+	name := b.info.Name
+	if name == "" {
+		name = "unnamed adapter"
+	}
+	if len(extra) == 0 {
+		return "gpu: " + name
+	}
+	return fmt.Sprintf("gpu: %s (%s)", name, strings.Join(extra, ", "))
+}
+
+// AdapterInfo describes the adapter in use.
+func (b *Backend) AdapterInfo() wgpu.AdapterInfo { return b.info }
+
+// Limits are the device's limits (the adapter's, as requested by New).
+func (b *Backend) Limits() wgpu.Limits { return b.limits }
+
+// Close releases the pipelines and the device. Programs compiled by b must
+// be closed first.
+func (b *Backend) Close() (err error) {
+	defer guard(&err, "close")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	for _, p := range b.pipes {
+		p.pipe.Release()
+	}
+	for _, l := range b.layouts {
+		l.release()
+	}
+	for _, m := range b.modules {
+		m.Release()
+	}
+	b.pipes, b.modules, b.layouts = nil, nil, nil
+	if b.device != nil {
+		b.device.Release()
+	}
+	if b.adapter != nil {
+		b.adapter.Release()
+	}
+	if b.instance != nil {
+		b.instance.Release()
+	}
+	return nil
+}
+
+// usable reports why b cannot take work, if it cannot.
+func (b *Backend) usable() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	return b.lost
+}
+
+func (b *Backend) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// markLost records err if it denotes device loss, so later calls fail fast.
+func (b *Backend) markLost(err error) {
+	if err == nil || !errors.Is(err, ErrDeviceLost) {
+		return
+	}
+	b.mu.Lock()
+	if b.lost == nil {
+		b.lost = err
+	}
+	b.mu.Unlock()
+}

@@ -1,0 +1,18 @@
+//go:build js && wasm
+
+package gpu
+
+import "github.com/gogpu/wgpu"
+
+// In the browser, gogpu/wgpu surfaces failures as JS errors in rejected
+// promises; classify matches their messages.
+const platformAPI = "browser webgpu"
+
+var (
+	platformLost []error
+	platformOOM  []error
+)
+
+// isSoftware: a browser's adapter is whatever the browser offers (its own
+// software fallback, SwiftShader, is a real implementation).
+func isSoftware(wgpu.AdapterInfo) bool { return false }

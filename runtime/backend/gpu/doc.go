@@ -1,0 +1,28 @@
+// Package gpu runs backend graphs on a GPU through WebGPU: gogpu/wgpu's one
+// Go API reaches the browser's navigator.gpu under GOOS=js GOARCH=wasm and
+// Vulkan (Metal, DX12, GLES) natively; on machines without a GPU, Mesa's
+// lavapipe is a Vulkan driver on the CPU.
+//
+// New picks a high-performance adapter and requests its limits (WebGPU's
+// defaults cap storage bindings at 128 MiB). Compile plans activation memory
+// with Graph.PlanMemory (one GPU buffer per slot), uploads the weights once,
+// and builds pipelines (cached per Backend) and bind groups once; Run writes
+// the input and the time vector, encodes every dispatch into one command
+// buffer, submits it and reads the output back.
+//
+// Each op is one WGSL kernel from the shaders package. Convolutions pick an
+// entry point by shape (3x3 stride 1, 1x1 stride 1, generic) and a weight
+// variant per layer: f16 packs keep their f16 bytes (read with
+// unpack2x16float, no shader-f16 needed), f32 packs stay f32; layers whose
+// packed weights fit 64 KiB read them from a uniform buffer, larger ones from
+// a storage buffer. Program.Kernels, Program.Summary and Options.Log show
+// the choices.
+//
+// Errors: a missing adapter is ErrNoAdapter; graphs beyond the adapter's
+// limits are ErrLimits (lavapipe binds at most 128 MiB: the 384-channel qkv
+// tensor of the attention layers fits up to about 87k pixels, so 256x256
+// tiles compile and 512x512 ones do not);
+// failures the driver reports as device loss or out-of-memory wrap
+// ErrDeviceLost and ErrOutOfMemory (errors.go says what gogpu/wgpu lets us
+// detect).
+package gpu

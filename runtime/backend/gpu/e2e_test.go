@@ -1,0 +1,177 @@
+package gpu
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/restore"
+	"github.com/diffuir-web/diffuir/runtime/weights"
+)
+
+// tinyModel is the Tiny UNet with random weights, stored like a converted
+// pack: conv and linear matrices f16, vectors f32.
+func tinyModel(t testing.TB, seed uint64) *model.Model {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	var tensors []weights.Tensor
+	for _, s := range model.ParamSpecs(weights.Tiny) {
+		n := 1
+		for _, d := range s.Shape {
+			n *= d
+		}
+		tt := weights.Tensor{Name: s.Name, Shape: s.Shape, DType: weights.F32}
+		switch {
+		case s.Kind != model.KindVector:
+			fanIn := n / s.Shape[0]
+			tt.Data, tt.DType = randn(r, n, 1/math.Sqrt(float64(fanIn))), weights.F16
+		case strings.HasSuffix(s.Name, ".bias"):
+			tt.Data = randn(r, n, 0.1)
+		default: // norm gains
+			tt.Data = randn(r, n, 0.1)
+			for i := range tt.Data {
+				tt.Data[i]++
+			}
+		}
+		tensors = append(tensors, tt)
+	}
+	b, err := weights.Marshal(weights.Tiny, tensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := weights.Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.FromPack(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func testImage(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.Float64()*2 - 1)
+	}
+	return x
+}
+
+// TestUNetPassMatchesCPU runs one Tiny UNet pass (48x48 padded) on the GPU
+// and the CPU backend and compares every tapped layer, so a mismatch names
+// the first layer that differs.
+func TestUNetPassMatchesCPU(t *testing.T) {
+	be := gpuBackend(t)
+	m := tinyModel(t, 1)
+	g, err := m.Graph(48, 48)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	in := testImage(r, g.Input.Len())
+	tv := make([]float32, m.TimeLen())
+	m.NewTimeEncoder().Encode(tv, 500)
+
+	progs := map[string]backend.Program{}
+	outs := map[string][]float32{}
+	for name, b := range map[string]backend.Backend{"gpu": be, "cpu": &cpu.Backend{}} {
+		p, err := b.Compile(g, m.Params, true)
+		if err != nil {
+			t.Fatalf("%s compile: %v", name, err)
+		}
+		defer p.Close()
+		out := make([]float32, g.Output.Len())
+		if err := p.Run(in, tv, out); err != nil {
+			t.Fatalf("%s run: %v", name, err)
+		}
+		progs[name], outs[name] = p, out
+	}
+	t.Logf("%s", progs["gpu"].(*Program).Summary())
+	// Walk taps in graph order.
+	order := map[int]int{}
+	for i, op := range g.Ops {
+		order[op.Output().ID] = i
+	}
+	var names []string
+	for n := range g.Taps {
+		names = append(names, n)
+	}
+	sortBy(names, func(n string) int { return order[g.Taps[n].ID] })
+	for _, name := range names {
+		a, err := progs["gpu"].Tap(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := progs["cpu"].Tap(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, s := maxDiff(a, b); d > 1e-3*s {
+			t.Fatalf("layer %s: max abs diff %.3g (scale %.3g)", name, d, s)
+		}
+	}
+	if d, s := maxDiff(outs["gpu"], outs["cpu"]); d > 1e-3*s {
+		t.Fatalf("output: max abs diff %.3g (scale %.3g)", d, s)
+	}
+}
+
+// TestRestoreMatchesCPU is the end-to-end check: a full 3-step restore of a
+// 45x37 image through restore.Restorer on both backends.
+func TestRestoreMatchesCPU(t *testing.T) {
+	be := gpuBackend(t)
+	m := tinyModel(t, 2)
+	r := rand.New(rand.NewPCG(9, 9))
+	const w, h = 45, 37
+	xin := testImage(r, 3*w*h)
+	reg := restore.Region{W: w, H: h}
+	var outs [2][]float32
+	for i, b := range []backend.Backend{be, &cpu.Backend{}} {
+		rs := restore.New(m, b)
+		out, err := rs.RestorePlanar(context.Background(), xin, reg, restore.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", b.Name(), err)
+		}
+		rs.Close()
+		outs[i] = out
+	}
+	d, _ := maxDiff(outs[0], outs[1])
+	unclamped := 0
+	for _, v := range outs[1] {
+		if v > 0 && v < 1 {
+			unclamped++
+		}
+	}
+	t.Logf("max abs diff %.3g over %d values (%d not clamped)", d, len(outs[0]), unclamped)
+	if d > 1e-3 {
+		t.Fatalf("GPU and CPU restores differ by %.3g (max abs), want <= 1e-3", d)
+	}
+	if unclamped < len(outs[1])/4 {
+		t.Fatalf("only %d of %d outputs inside (0,1): the comparison says little", unclamped, len(outs[1]))
+	}
+}
+
+func maxDiff(a, b []float32) (diff, scale float64) {
+	scale = 1
+	for i := range a {
+		diff = max(diff, math.Abs(float64(a[i])-float64(b[i])))
+		scale = max(scale, math.Abs(float64(b[i])))
+	}
+	if len(a) != len(b) {
+		diff = math.Inf(1)
+	}
+	return diff, scale
+}
+
+func sortBy(s []string, key func(string) int) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && (key(s[j]) < key(s[j-1]) || key(s[j]) == key(s[j-1]) && s[j] < s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package gpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/ref"
+)
+
+// Sizes (h, w): odd ones leave partial blocks in every direction; widths
+// that are multiples of 8 take the kernels' aligned vec4 paths.
+var testSizes = [][2]int{{1, 1}, {3, 3}, {7, 7}, {17, 17}, {33, 33}, {37, 45}, {9, 16}, {5, 24}}
+
+const f32Tol = 1e-4 // relative to the largest reference magnitude
+
+func TestConv(t *testing.T) {
+	be := gpuBackend(t)
+	cases := []struct {
+		name                     string
+		ca, cb, cout             int
+		k, stride, pad           int
+		up, bias, res            bool
+		wantUniform, wantStorage bool // expected weight variant, where it matters
+	}{
+		{name: "7x7 p3", ca: 6, cout: 5, k: 7, stride: 1, pad: 3, bias: true},
+		{name: "3x3 p1", ca: 13, cout: 13, k: 3, stride: 1, pad: 1, bias: true},
+		{name: "1x1 bias", ca: 13, cout: 19, k: 1, stride: 1, bias: true},
+		{name: "1x1 no bias", ca: 5, cout: 40, k: 1, stride: 1},
+		{name: "4x4 s2 p1", ca: 5, cout: 13, k: 4, stride: 2, pad: 1, bias: true},
+		{name: "3x3 upsample", ca: 13, cout: 5, k: 3, stride: 1, pad: 1, up: true, bias: true},
+		{name: "3x3 concat", ca: 5, cb: 3, cout: 13, k: 3, stride: 1, pad: 1, bias: true},
+		{name: "3x3 residual", ca: 13, cout: 13, k: 3, stride: 1, pad: 1, bias: true, res: true},
+		{name: "1x1 concat residual", ca: 3, cb: 5, cout: 13, k: 1, stride: 1, bias: true, res: true},
+		{name: "3x3 wide", ca: 40, cb: 24, cout: 61, k: 3, stride: 1, pad: 1, bias: true, wantStorage: true},
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, tc := range cases {
+		for _, f16 := range []bool{false, true} {
+			for _, sz := range testSizes {
+				h, w := sz[0], sz[1]
+				if tc.name == "3x3 wide" && h > 17 {
+					continue // the reference is slow; small sizes cover the variant
+				}
+				hi, wi := h, w
+				if tc.up {
+					hi, wi = 2*h, 2*w
+				}
+				if hi+2*tc.pad < tc.k {
+					continue
+				}
+				dt := "f32"
+				if f16 {
+					dt = "f16"
+				}
+				t.Run(fmt.Sprintf("%s/%s/%dx%d", tc.name, dt, w, h), func(t *testing.T) {
+					cin := tc.ca + tc.cb
+					ho, wo := (hi+2*tc.pad-tc.k)/tc.stride+1, (wi+2*tc.pad-tc.k)/tc.stride+1
+					wts := newWeights()
+					wts.set("w", randn(r, tc.cout*cin*tc.k*tc.k, 1/float64(cin*tc.k)), f16)
+					op := &backend.Conv{Name: "conv", Weight: "w", K: tc.k, Stride: tc.stride, Pad: tc.pad, Upsample: tc.up}
+					if tc.bias {
+						wts.set("b", randn(r, tc.cout, 0.5), false)
+						op.Bias = "b"
+					}
+					og, a := newOpGraph(tc.ca, h, w)
+					op.A = a
+					xa := randn(r, a.Len(), 1)
+					var xb, xr []float32
+					if tc.cb > 0 {
+						xb = randn(r, tc.cb*h*w, 1)
+						op.B = og.tensor(tc.cb, h, w, xb)
+					}
+					if tc.res {
+						xr = randn(r, tc.cout*ho*wo, 1)
+						op.Res = og.tensor(tc.cout, ho, wo, xr)
+					}
+					op.Out = og.tensor(tc.cout, ho, wo, nil)
+					og.g.Add(op)
+					got := og.run(t, be, wts, xa, nil)
+
+					in := append(append([]float32(nil), xa...), xb...)
+					if tc.up {
+						upd := make([]float32, cin*hi*wi)
+						ref.Upsample2x(upd, in, cin, h, w)
+						in = upd
+					}
+					want := make([]float32, tc.cout*ho*wo)
+					var bias []float32
+					if tc.bias {
+						bias = wts.v["b"]
+					}
+					ref.Conv2D(want, in, wts.v["w"], bias, cin, hi, wi, tc.cout, tc.k, tc.stride, tc.pad)
+					if tc.res {
+						ref.Add(want, want, xr)
+					}
+					compare(t, got, want, f32Tol)
+				})
+			}
+		}
+	}
+}
+
+// TestConvVariants checks which weight variant each layer gets.
+func TestConvVariants(t *testing.T) {
+	be := gpuBackend(t)
+	cases := []struct {
+		cin, cout int
+		f16       bool
+		want      string
+	}{
+		{32, 32, true, "conv3x3 f16 uniform"},  // 4x32x9 entries x 16 B = 18 KiB
+		{64, 32, true, "conv3x3 f16 uniform"},  // 36 KiB
+		{64, 32, false, "conv3x3 f32 storage"}, // 72 KiB
+		{64, 64, true, "conv3x3 f16 storage"},  // 72 KiB
+		{32, 32, false, "conv3x3 f32 uniform"}, // 36 KiB
+	}
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, tc := range cases {
+		og, a := newOpGraph(tc.cin, 4, 4)
+		wts := newWeights()
+		wts.set("w", randn(r, tc.cout*tc.cin*9, 0.1), tc.f16)
+		og.g.Add(&backend.Conv{Name: "c", A: a, Out: og.tensor(tc.cout, 4, 4, nil), Weight: "w", K: 3, Stride: 1, Pad: 1})
+		og.g.Output = og.g.Ops[0].Output()
+		p, err := be.Compile(og.g, wts, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.(*Program).Kernels()[0]; got != "c: "+tc.want {
+			t.Errorf("%d->%d f16=%v: %s, want %s", tc.cin, tc.cout, tc.f16, got, tc.want)
+		}
+		if !strings.Contains(p.(*Program).Summary(), tc.want) {
+			t.Errorf("summary %q does not name %q", p.(*Program).Summary(), tc.want)
+		}
+		p.Close()
+	}
+}
+
+func TestGroupNorm(t *testing.T) {
+	be := gpuBackend(t)
+	cases := []struct {
+		name      string
+		c, groups int
+		film      bool
+		silu, res bool
+	}{
+		{name: "plain", c: 5, groups: 5},
+		{name: "film silu", c: 6, groups: 3, film: true, silu: true},
+		{name: "silu res", c: 13, groups: 1, silu: true, res: true},
+		{name: "film silu res", c: 12, groups: 4, film: true, silu: true, res: true},
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, tc := range cases {
+		for _, sz := range testSizes {
+			h, w := sz[0], sz[1]
+			t.Run(fmt.Sprintf("%s/%dx%d", tc.name, w, h), func(t *testing.T) {
+				n := h * w
+				wts := newWeights()
+				wts.set("g", randn(r, tc.c, 1), false)
+				wts.set("b", randn(r, tc.c, 1), false)
+				og, in := newOpGraph(tc.c, h, w)
+				op := &backend.GroupNorm{Name: "gn", In: in, Gamma: "g", Beta: "b", Groups: tc.groups, FiLM: -1, SiLU: tc.silu}
+				// A time vector with junk around the FiLM slice, to catch offset errors.
+				time := randn(r, 3+2*tc.c+2, 1)
+				if tc.film {
+					op.FiLM = 3
+				}
+				x := randn(r, in.Len(), 3)
+				for i := range x {
+					x[i] += 2 // a mean far from 0 tests the variance's stability
+				}
+				var xr []float32
+				if tc.res {
+					xr = randn(r, in.Len(), 1)
+					op.Res = og.tensor(tc.c, h, w, xr)
+				}
+				op.Out = og.tensor(tc.c, h, w, nil)
+				og.g.Add(op)
+				got := og.run(t, be, wts, x, time)
+
+				want := make([]float32, len(x))
+				ref.GroupNorm(want, x, wts.v["g"], wts.v["b"], tc.c, n, tc.groups, 1e-5)
+				if tc.film {
+					ref.ScaleShift(want, time[3:3+tc.c], time[3+tc.c:3+2*tc.c], tc.c, n)
+				}
+				if tc.silu {
+					ref.SiLU(want)
+				}
+				if tc.res {
+					ref.Add(want, want, xr)
+				}
+				compare(t, got, want, f32Tol)
+			})
+		}
+	}
+}
+
+func TestLayerNorm(t *testing.T) {
+	be := gpuBackend(t)
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, c := range []int{1, 5, 13, 32} {
+		for _, res := range []bool{false, true} {
+			for _, sz := range testSizes {
+				h, w := sz[0], sz[1]
+				t.Run(fmt.Sprintf("c%d/res=%v/%dx%d", c, res, w, h), func(t *testing.T) {
+					wts := newWeights()
+					wts.set("g", randn(r, c, 1), false)
+					og, in := newOpGraph(c, h, w)
+					op := &backend.LayerNorm{Name: "ln", In: in, G: "g"}
+					x := randn(r, in.Len(), 2)
+					var xr []float32
+					if res {
+						xr = randn(r, in.Len(), 1)
+						op.Res = og.tensor(c, h, w, xr)
+					}
+					op.Out = og.tensor(c, h, w, nil)
+					og.g.Add(op)
+					got := og.run(t, be, wts, x, nil)
+					want := make([]float32, len(x))
+					ref.ChannelLayerNorm(want, x, wts.v["g"], c, h*w, 1e-5)
+					if res {
+						ref.Add(want, want, xr)
+					}
+					compare(t, got, want, f32Tol)
+				})
+			}
+		}
+	}
+}
+
+var attnCases = []struct{ heads, dh int }{{1, 3}, {2, 5}, {3, 13}, {4, 32}}
+
+func TestLinearAttention(t *testing.T) {
+	be := gpuBackend(t)
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, s := range attnCases {
+		for _, sz := range testSizes {
+			h, w := sz[0], sz[1]
+			t.Run(fmt.Sprintf("h%d_d%d/%dx%d", s.heads, s.dh, w, h), func(t *testing.T) {
+				hid := s.heads * s.dh
+				og, qkv := newOpGraph(3*hid, h, w)
+				op := &backend.LinearAttention{Name: "la", QKV: qkv, Heads: s.heads, DimHead: s.dh, Out: og.tensor(hid, h, w, nil)}
+				og.g.Add(op)
+				x := randn(r, qkv.Len(), 2)
+				got := og.run(t, be, nil, x, nil)
+				want := make([]float32, hid*h*w)
+				ref.LinearAttention(want, x, s.heads, s.dh, h*w)
+				compare(t, got, want, f32Tol)
+			})
+		}
+	}
+}
+
+func TestAttention(t *testing.T) {
+	be := gpuBackend(t)
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, s := range attnCases {
+		for _, sz := range testSizes {
+			h, w := sz[0], sz[1]
+			if h*w > 1200 && s.heads*s.dh > 40 {
+				continue // the O(n²) reference gets slow; smaller shapes cover 45x37
+			}
+			t.Run(fmt.Sprintf("h%d_d%d/%dx%d", s.heads, s.dh, w, h), func(t *testing.T) {
+				hid := s.heads * s.dh
+				og, qkv := newOpGraph(3*hid, h, w)
+				op := &backend.Attention{Name: "at", QKV: qkv, Heads: s.heads, DimHead: s.dh, Out: og.tensor(hid, h, w, nil)}
+				og.g.Add(op)
+				x := randn(r, qkv.Len(), 2)
+				got := og.run(t, be, nil, x, nil)
+				want := make([]float32, hid*h*w)
+				ref.Attention(want, x, s.heads, s.dh, h*w)
+				compare(t, got, want, f32Tol)
+			})
+		}
+	}
+}

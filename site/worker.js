@@ -1,0 +1,304 @@
+// The DiffUIR worker: one dedicated module Web Worker that owns the Go
+// WebAssembly runtime and speaks the message protocol of PROTOCOL.md.
+// The page (app.js) and the <diffuir-restore> widget are its two clients,
+// both through client.js.
+import info from './build-info.js';
+
+const MODEL_CACHE = 'diffuir-models-v1';
+
+let api = null; // globalThis.diffuirGo once the wasm runs
+let bootError = null; // {code, message} when the wasm could not start
+let caps = null; // the last init result
+const queue = []; // requests that arrived before the wasm was ready
+const downloads = new Map(); // id -> AbortController of a model download
+const cancelled = new Set(); // ids cancelled before they started
+
+function post(msg, transfer) {
+  self.postMessage(msg, transfer || []);
+}
+
+function fail(id, code, message) {
+  post({ id, type: 'error', error: { code, message } });
+}
+
+function coded(code, message) {
+  const e = new Error(message);
+  e.code = code;
+  return e;
+}
+
+// A turn of the event loop for Go (see wasm/js.go yield): a MessageChannel
+// task, not setTimeout, which browsers clamp to 4 ms once nested.
+{
+  const ch = new MessageChannel();
+  const waiting = [];
+  ch.port1.onmessage = () => {
+    const r = waiting.shift();
+    if (r) r();
+  };
+  self.diffuirYield = () =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      ch.port2.postMessage(0);
+    });
+}
+
+self.onmessage = (e) => {
+  const msg = e.data;
+  if (!msg || typeof msg !== 'object') return;
+  if (msg.type === 'cancel') {
+    cancel(msg.target);
+    return;
+  }
+  if (api || bootError) handle(msg);
+  else queue.push(msg);
+};
+
+function cancel(target) {
+  const dl = downloads.get(target);
+  if (dl) dl.abort();
+  if (api && api.cancel(target)) return;
+  cancelled.add(target);
+}
+
+async function boot() {
+  const base = import.meta.url;
+  const t0 = performance.now();
+  // wasm_exec.js (from Go's GOROOT) defines globalThis.Go; it is a plain
+  // script that runs as a module just as well.
+  await import(new URL(info.wasmExec, base).href);
+  const go = new self.Go();
+  const ready = new Promise((resolve) => {
+    self.diffuirGoReady = resolve;
+  });
+  const url = new URL(info.wasm, base).href;
+  let instance;
+  try {
+    ({ instance } = await WebAssembly.instantiateStreaming(fetch(url), go.importObject));
+  } catch (err) {
+    // A server without the application/wasm type: compile from bytes.
+    const res = await fetch(url);
+    if (!res.ok) throw coded('E_WASM_LOAD', `could not download the app's WebAssembly (HTTP ${res.status})`);
+    ({ instance } = await WebAssembly.instantiate(await res.arrayBuffer(), go.importObject));
+  }
+  go.run(instance).then(
+    () => dead('E_WORKER_EXITED', 'the app runtime stopped; reload the page'),
+    (err) => dead('E_WORKER_EXITED', `the app runtime crashed: ${err && err.message}`),
+  );
+  api = await ready;
+  return performance.now() - t0;
+}
+
+function dead(code, message) {
+  if (bootError) return;
+  bootError = { code, message };
+  api = null;
+  post({ type: 'fatal', error: bootError });
+}
+
+// What the browser says about WebGPU, independent of the Go backend.
+async function webgpuInfo() {
+  const out = { available: false };
+  if (!self.navigator.gpu) {
+    out.reason = 'no navigator.gpu (WebGPU is off or unsupported)';
+    return out;
+  }
+  try {
+    const adapter = await self.navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) {
+      out.reason = 'no WebGPU adapter';
+      return out;
+    }
+    let ai = adapter.info;
+    if (!ai && adapter.requestAdapterInfo) ai = await adapter.requestAdapterInfo();
+    ai = ai || {};
+    out.available = true;
+    out.adapter = {
+      vendor: ai.vendor || '',
+      architecture: ai.architecture || '',
+      device: ai.device || '',
+      description: ai.description || '',
+    };
+    out.f16 = adapter.features.has('shader-f16');
+    const l = adapter.limits;
+    out.limits = {
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    };
+  } catch (err) {
+    out.reason = `requestAdapter failed: ${err && err.message}`;
+  }
+  return out;
+}
+
+async function readWithProgress(res, total, onProgress, signal) {
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  let last = 0;
+  for (;;) {
+    if (signal.aborted) throw coded('E_CANCELLED', 'cancelled');
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    const now = performance.now();
+    if (now - last > 100) {
+      last = now;
+      onProgress(loaded, total);
+    }
+  }
+  onProgress(loaded, total || loaded);
+  const out = new Uint8Array(loaded);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+async function sha256Hex(bytes) {
+  if (!self.crypto || !self.crypto.subtle) return null; // not a secure context
+  const d = await self.crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Downloads a model pack, from the model cache when it holds this URL
+// (packs are named by content hash, so a cached copy is never stale).
+async function fetchModel(id, src) {
+  const ctrl = new AbortController();
+  downloads.set(id, ctrl);
+  try {
+    const url = new URL(src.url, self.location.href).href;
+    let cache = null;
+    try {
+      cache = await self.caches.open(MODEL_CACHE);
+    } catch {
+      cache = null; // no Cache Storage (opaque origin, private mode)
+    }
+    let res = cache ? await cache.match(url) : undefined;
+    const cached = !!res;
+    if (!res) {
+      try {
+        res = await fetch(url, { signal: ctrl.signal });
+      } catch (err) {
+        if (ctrl.signal.aborted) throw coded('E_CANCELLED', 'cancelled');
+        throw coded('E_MODEL_DOWNLOAD', `could not download the model (${err.message}); check the connection`);
+      }
+      if (!res.ok) throw coded('E_MODEL_DOWNLOAD', `could not download the model: HTTP ${res.status} for ${src.url}`);
+    }
+    const total = src.size || Number(res.headers.get('content-length')) || 0;
+    const bytes = await readWithProgress(
+      res,
+      total,
+      (loaded, t) => post({ id, type: 'progress', progress: { phase: 'download', loaded, total: t, cached } }),
+      ctrl.signal,
+    );
+    if (src.size && bytes.length !== src.size) {
+      throw coded('E_MODEL_CORRUPT', `the model download is incomplete (${bytes.length} of ${src.size} bytes); try again`);
+    }
+    if (src.sha256) {
+      const got = await sha256Hex(bytes);
+      if (got && got !== src.sha256) {
+        if (cached) await cache.delete(url);
+        throw coded('E_MODEL_CORRUPT', 'the downloaded model is damaged (SHA-256 mismatch); try again');
+      }
+    }
+    if (cache && !cached) {
+      try {
+        await cache.put(url, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
+      } catch {
+        // quota: the model still works, it just is not kept for offline use
+      }
+    }
+    return { bytes, cached };
+  } finally {
+    downloads.delete(id);
+  }
+}
+
+async function handle(msg) {
+  const { id, type } = msg;
+  if (bootError) {
+    fail(id, bootError.code, bootError.message);
+    return;
+  }
+  if (cancelled.has(id)) {
+    cancelled.delete(id);
+    fail(id, 'E_CANCELLED', 'cancelled');
+    return;
+  }
+  try {
+    switch (type) {
+      case 'init': {
+        const [go, webgpu] = await Promise.all([api.init({ backend: msg.backend || 'auto' }), webgpuInfo()]);
+        caps = { ...go, webgpu, models: info.models, build: info.version };
+        post({ id, type: 'result', result: caps });
+        break;
+      }
+      case 'loadModel': {
+        const src = msg.source || {};
+        let bytes;
+        let cached = false;
+        if (src.bytes) bytes = new Uint8Array(src.bytes);
+        else if (src.url) ({ bytes, cached } = await fetchModel(id, src));
+        else throw coded('E_BAD_REQUEST', 'loadModel needs source.url or source.bytes');
+        post({ id, type: 'progress', progress: { phase: 'load' } });
+        const r = await api.loadModel(bytes, src.name || '');
+        post({ id, type: 'result', result: { ...r, mults: Array.from(r.mults), cached } });
+        break;
+      }
+      case 'restore': {
+        if (!msg.image) throw coded('E_BAD_REQUEST', 'restore needs image bytes');
+        const r = await api.restore(id, new Uint8Array(msg.image), msg.options || {}, (p) =>
+          post({ id, type: 'progress', progress: { phase: 'restore', ...p } }),
+        );
+        const buf = r.bytes.buffer;
+        const result = { ...r, bytes: undefined, image: buf };
+        delete result.bytes;
+        post({ id, type: 'result', result }, [buf]);
+        break;
+      }
+      case 'encode': {
+        const r = await api.encode(msg.resultId, msg.format || 'png', msg.quality || 92);
+        const buf = r.bytes.buffer;
+        post({ id, type: 'result', result: { image: buf, mime: r.mime } }, [buf]);
+        break;
+      }
+      case 'decode': {
+        const r = await api.decode(new Uint8Array(msg.image));
+        const buf = r.bytes.buffer;
+        post({ id, type: 'result', result: { image: buf, mime: r.mime, width: r.width, height: r.height, format: r.format } }, [buf]);
+        break;
+      }
+      case 'release':
+        api.release(msg.resultId);
+        post({ id, type: 'result', result: true });
+        break;
+      default:
+        throw coded('E_BAD_REQUEST', `unknown request type ${JSON.stringify(type)}`);
+    }
+  } catch (err) {
+    fail(id, (err && err.code) || 'E_INTERNAL', (err && err.message) || String(err));
+  }
+}
+
+boot().then(
+  (ms) => {
+    post({ type: 'ready', version: info.version, bootMs: Math.round(ms) });
+    for (const m of queue.splice(0)) handle(m);
+  },
+  (err) => {
+    bootError = {
+      code: 'E_WASM_LOAD',
+      message: `the app could not start: ${(err && err.message) || err}. Your browser may not support WebAssembly, or the download failed.`,
+    };
+    post({ type: 'fatal', error: bootError });
+    for (const m of queue.splice(0)) handle(m);
+  },
+);

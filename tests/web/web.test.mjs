@@ -1,0 +1,545 @@
+// Browser tests of the DiffUIR web app, through the real UI, in Debian's
+// Chromium driven by playwright-core. Run them with tests/web/run.sh, which
+// builds the app with a random-weight test model, serves it on 127.0.0.1 and
+// sets the environment read here:
+//
+//   BASE_URL   the served dist/site, e.g. http://127.0.0.1:41234/
+//   FIXTURE    the photo to restore (runtime/parity/testdata/input_45x37.png)
+//   REF_PNG    the CLI's output for it (same model, --steps 3 --seed 7
+//              --noise-scale 0 --equalize=off --tile 0)
+//   REF_PT_PNG the same with --model runtime/parity/testdata/tiny_trainer.pt.gz
+//   PNGDIFF    the pngdiff tool (tests/web/pngdiff)
+//   ARTIFACTS  where screenshots and downloads go
+//   ONLY       optional: a substring; run only tests whose name contains it
+//
+// Prints one line per test and a final 'N passed, M failed'; exits 1 on failure.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.BASE_URL;
+const FIXTURE = process.env.FIXTURE;
+const REF = process.env.REF_PNG;
+const PNGDIFF = process.env.PNGDIFF;
+const ART = process.env.ARTIFACTS || 'artifacts/web';
+const ONLY = process.env.ONLY || '';
+fs.mkdirSync(ART, { recursive: true });
+
+const COMMON = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+const WEBGPU = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
+
+const browsers = {};
+async function browser(kind) {
+  if (!browsers[kind]) {
+    browsers[kind] = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: kind === 'webgpu' ? [...COMMON, ...WEBGPU] : COMMON,
+    });
+  }
+  return browsers[kind];
+}
+
+// A fresh context and page; records console errors, page errors and every
+// request, for the assertions and for the failure report.
+async function openPage(kind, { url = BASE, serviceWorkers = 'block', viewport } = {}) {
+  const b = await browser(kind);
+  const context = await b.newContext({ serviceWorkers, acceptDownloads: true, viewport: viewport || { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const log = { console: [], errors: [], requests: [] };
+  page.on('console', (m) => log.console.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  context.on('request', (r) => log.requests.push(r.url()));
+  if (url) await page.goto(url);
+  return { context, page, log };
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function waitModelReady(page, timeout = 60_000) {
+  await page.waitForSelector('#model-status[data-state="ready"]', { timeout });
+}
+
+// Sets the options of the deterministic comparison run in the UI.
+async function setExactOptions(page) {
+  await page.fill('#opt-steps', '3');
+  await page.selectOption('#opt-equalize', 'off');
+  await page.selectOption('#opt-tile', '-1');
+  await page.click('.advanced summary');
+  await page.fill('#opt-seed', '7');
+  await page.fill('#opt-noise', '0');
+}
+
+async function restoreAndDownload(page, name) {
+  await page.setInputFiles('#photo-file', FIXTURE);
+  await page.waitForFunction(() => !document.querySelector('#restore').disabled, null, { timeout: 60_000 });
+  await setExactOptions(page);
+  await page.click('#restore');
+  await page.waitForSelector('body[data-result="ready"]', { timeout: 180_000 });
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert(dl.suggestedFilename() === 'input_45x37-restored.png', `download named ${dl.suggestedFilename()}`);
+  const file = path.join(ART, name);
+  await dl.saveAs(file);
+  return file;
+}
+
+function compareToReference(file) {
+  let out;
+  try {
+    out = execFileSync(PNGDIFF, ['-tol', '1', '-min', '0.999', REF, file], { encoding: 'utf8' });
+  } catch (err) {
+    throw new Error(`result differs from the CLI's: ${err.stdout || err.message}`);
+  }
+  return JSON.parse(out);
+}
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('restore matches the CLI (WebGPU browser)', async () => {
+  const { page, context, log } = await openPage('webgpu');
+  try {
+    await waitModelReady(page);
+    const backend = await page.textContent('#backend');
+    const file = await restoreAndDownload(page, 'webgpu-result.png');
+    const d = compareToReference(file);
+    const info = await page.textContent('#result-info');
+    await page.screenshot({ path: path.join(ART, 'webgpu-page.png'), fullPage: true });
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `${backend.trim()}; ${info.trim()}; max diff ${d.maxDiff.toFixed(2)}/255, ${(d.fractionWithin * 100).toFixed(2)}% within 1/255`;
+  } finally {
+    await context.close();
+  }
+});
+
+test('restore matches the CLI (no WebGPU: CPU fallback)', async () => {
+  const { page, context, log } = await openPage('plain');
+  try {
+    await waitModelReady(page);
+    const backend = await page.textContent('#backend');
+    assert(/CPU fallback: slow/.test(backend), `status line says ${backend}`);
+    const file = await restoreAndDownload(page, 'cpu-result.png');
+    const d = compareToReference(file);
+    await page.screenshot({ path: path.join(ART, 'cpu-page.png'), fullPage: true });
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `${backend.trim()}; max diff ${d.maxDiff.toFixed(2)}/255, ${(d.fractionWithin * 100).toFixed(2)}% within 1/255`;
+  } finally {
+    await context.close();
+  }
+});
+
+
+// Keyboard and small screens, on the result of the CPU test's page.
+async function checkKeyboardAndPhone(page) {
+  await page.focus('#split');
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  const v = await page.inputValue('#split');
+  assert(v === '55', `arrow keys moved the split to ${v}, want 55`);
+  const css = await page.evaluate(() => document.getElementById('stage').style.getPropertyValue('--split'));
+  assert(css === '55%', `the split is drawn at ${css}`);
+  const text = await page.getAttribute('#split', 'aria-valuetext');
+  assert(/55% original/.test(text), `aria-valuetext ${text}`);
+  // Buttons are reachable with Tab.
+  await page.focus('#model-select');
+  const seen = new Set();
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    seen.add(await page.evaluate(() => document.activeElement && document.activeElement.id));
+  }
+  for (const id of ['model-pick', 'photo-pick', 'restore', 'download', 'split']) assert(seen.has(id), `#${id} is not reachable with Tab (saw ${[...seen].join(',')})`);
+  await page.setViewportSize({ width: 360, height: 740 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.screenshot({ path: path.join(ART, 'phone.png'), fullPage: true });
+  assert(overflow <= 0, `the page is ${overflow}px wider than a 360px phone screen`);
+}
+
+test('paste, drop, keyboard operation and phone width (CPU)', async () => {
+  const { page, context } = await openPage('plain');
+  try {
+    await waitModelReady(page);
+    // Paste and drop a photo (synthetic clipboard / drag events carrying a File).
+    const b64 = fs.readFileSync(FIXTURE).toString('base64');
+    for (const how of ['paste', 'drop']) {
+      await page.evaluate(
+        ([data, how]) => {
+          const bin = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bin], `${how}d.png`, { type: 'image/png' }));
+          if (how === 'paste') document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+          else document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        },
+        [b64, how],
+      );
+      await page.waitForFunction((n) => document.querySelector('#photo-status').textContent.startsWith(`${n}d.png: 45×37`), how, { timeout: 10_000 });
+    }
+    await restoreAndDownload(page, 'cpu-result-2.png');
+    await checkKeyboardAndPhone(page);
+  } finally {
+    await context.close();
+  }
+});
+
+test('no bundled model: the menu says so; a dropped .pt checkpoint is converted and matches the CLI', async () => {
+  const { page, context, log } = await openPage('plain', { url: null });
+  try {
+    // The same build, as if it had been made without a models/ folder.
+    await context.route('**/build-info.js', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.text()).replace(/"models": \[[\s\S]*?\]\n/, '"models": []\n');
+      await route.fulfill({ response: res, body });
+    });
+    await page.goto(BASE);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+    const menu = await page.textContent('#model-select');
+    assert(/No bundled model/.test(menu), `menu says: ${menu}`);
+    const hint = await page.textContent('#model-status');
+    assert(/no bundled model/i.test(hint), `model status says: ${hint}`);
+    const ckpt = path.join(path.dirname(FIXTURE), 'tiny_trainer.pt.gz');
+    await page.setInputFiles('#model-file', ckpt);
+    await waitModelReady(page, 120_000);
+    const status = await page.textContent('#model-status');
+    assert(/converted from a checkpoint/.test(status), `model status says: ${status}`);
+    const file = await restoreAndDownload(page, 'checkpoint-result.png');
+    let out;
+    try {
+      out = execFileSync(PNGDIFF, ['-tol', '1', '-min', '0.999', process.env.REF_PT_PNG, file], { encoding: 'utf8' });
+    } catch (err) {
+      throw new Error(`result differs from the CLI's with the checkpoint: ${err.stdout || err.message}`);
+    }
+    const d = JSON.parse(out);
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `${status.trim()}; ${(d.fractionWithin * 100).toFixed(2)}% within 1/255`;
+  } finally {
+    await context.close();
+  }
+});
+
+test('no request leaves the origin', async () => {
+  const { page, context, log } = await openPage('plain', { url: null });
+  const origin = new URL(BASE).origin;
+  const foreign = [];
+  await context.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    if ((u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'ws:' || u.protocol === 'wss:') && u.origin !== origin) {
+      foreign.push(u.href);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  try {
+    await page.goto(BASE);
+    await waitModelReady(page);
+    await page.click('.sample[data-sample="samples/haze.png"]');
+    await page.waitForFunction(() => !document.querySelector('#restore').disabled, null, { timeout: 30_000 });
+    await page.fill('#opt-steps', '1');
+    await page.selectOption('#opt-tile', '-1');
+    await page.evaluate(() => {
+      // 64 px tiles (not in the menu) to exercise tiling and per-tile progress.
+      const sel = document.getElementById('opt-tile');
+      sel.add(new Option('64 px', '64'));
+      sel.value = '64';
+    });
+    await page.click('#restore');
+    await page.waitForSelector('body[data-result="ready"]', { timeout: 120_000 });
+    const info = await page.textContent('#result-info');
+    assert(/96×72, 1 step, 4 tiles/.test(info), `tiled result says ${info}`);
+    await page.goto(new URL('embed-example.html', BASE).href);
+    await page.waitForFunction(() => document.querySelector('#w1') && document.querySelector('#w1').shadowRoot.querySelector('.before:not([hidden])'));
+    const all = log.requests.filter((u) => /^(https?|wss?):/.test(u));
+    const outside = [...foreign, ...all.filter((u) => new URL(u).origin !== origin)];
+    assert(outside.length === 0, `requests outside ${origin}: ${outside.join(', ')}`);
+    return `${all.length} requests, all to ${origin}; ${info.trim()}`;
+  } finally {
+    await context.close();
+  }
+});
+
+// A photo drawn in the page (canvas), as PNG bytes.
+async function drawnPhoto(page, w, h) {
+  const b64 = await page.evaluate(
+    async ([w, h]) => {
+      const c = new OffscreenCanvas(w, h);
+      const g = c.getContext('2d');
+      const grad = g.createLinearGradient(0, 0, w, h);
+      grad.addColorStop(0, '#2a5');
+      grad.addColorStop(1, '#38c');
+      g.fillStyle = grad;
+      g.fillRect(0, 0, w, h);
+      g.fillStyle = '#fc3';
+      g.fillRect(w / 5, h / 5, w / 3, h / 3);
+      const buf = new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer());
+      let s = '';
+      for (const x of buf) s += String.fromCharCode(x);
+      return btoa(s);
+    },
+    [w, h],
+  );
+  return Buffer.from(b64, 'base64');
+}
+
+// Starts a 20-step restore of photo, cancels it once `afterStep` steps are done.
+async function startAndCancel(page, photo, afterStep) {
+  await page.setInputFiles('#photo-file', photo);
+  await page.waitForFunction(() => !document.querySelector('#restore').disabled, null, { timeout: 30_000 });
+  await page.fill('#opt-steps', '20');
+  await page.click('#restore');
+  await page.waitForFunction(
+    (n) => {
+      const m = /step (\d+)\/20/.exec(document.querySelector('#progress-text').textContent);
+      return m && Number(m[1]) >= n;
+    },
+    afterStep,
+    { timeout: 120_000 },
+  );
+  const at = (await page.textContent('#progress-text')).trim();
+  const t0 = Date.now();
+  await page.click('#cancel');
+  await page.waitForSelector('#message:has-text("Cancelled.")', { timeout: 2_000 });
+  assert(Date.now() - t0 < 2_000, 'the page took more than 2 s to show the cancel');
+  assert(await page.isHidden('#cancel'), 'the Cancel button is still shown');
+  assert(await page.isEnabled('#restore'), 'Restore is not enabled again');
+  assert((await page.getAttribute('body', 'data-result')) === null, 'a result appeared after cancel');
+  return { at, t0 };
+}
+
+async function restoreOneStep(page) {
+  await page.fill('#opt-steps', '1');
+  const t0 = Date.now();
+  await page.click('#restore');
+  await page.waitForSelector('body[data-result="ready"]', { timeout: 120_000 });
+  const info = await page.textContent('#result-info');
+  assert(/\b1 step\b/.test(info), `the next result says ${info}`);
+  return (Date.now() - t0) / 1000;
+}
+
+test('cancel in the middle of a run; the page stays usable', async () => {
+  const { page, context, log } = await openPage('plain');
+  try {
+    await waitModelReady(page);
+    // Small photo, short steps: the worker stops at the next step boundary by itself.
+    const a = await startAndCancel(page, FIXTURE, 2);
+    await page.waitForTimeout(Math.max(0, 2_300 - (Date.now() - a.t0)));
+    assert((await page.getAttribute('body', 'data-worker-restarts')) === null, 'the worker had to be restarted for a short step');
+    const s1 = await restoreOneStep(page);
+    // A step that does not end in time (on the CPU, a 512-px tile step takes most of a minute):
+    // the client replaces the worker (after hardCancelMs, 2 s by default; 0 here, so the test
+    // does not depend on how fast a step is), and the next restore reloads the model by itself.
+    await page.evaluate(() => {
+      window.diffuir.client.hardCancelMs = 0;
+    });
+    const big = { name: 'big.png', mimeType: 'image/png', buffer: await drawnPhoto(page, 128, 96) };
+    const b = await startAndCancel(page, big, 1);
+    await page.waitForSelector('body[data-worker-restarts="1"]', { timeout: 5_000 });
+    const s2 = await restoreOneStep(page);
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `cooperative cancel at "${a.at}" (next run ${s1.toFixed(1)} s); hard cancel at "${b.at}", worker replaced, next run ${s2.toFixed(1)} s`;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a corrupt photo and a corrupt model show clear errors; the page stays usable', async () => {
+  const { page, context, log } = await openPage('plain');
+  try {
+    await waitModelReady(page);
+    // A photo that is not one.
+    await page.setInputFiles('#photo-file', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('\xff\xd8\xff\xe0 this is not really a JPEG'.repeat(20), 'latin1') });
+    await page.waitForSelector('#message:not([hidden])', { timeout: 30_000 });
+    const photoMsg = await page.textContent('#message');
+    assert(/not a photo the app can read/i.test(photoMsg), `photo error says: ${photoMsg}`);
+    assert(await page.isDisabled('#restore'), 'Restore is enabled without a photo');
+    await page.screenshot({ path: path.join(ART, 'corrupt-photo.png') });
+    // A pack with one flipped byte: the SHA-256 check catches it.
+    const pack = fs.readFileSync(path.join(path.dirname(REF), 'models', 'tiny-random.duir'));
+    pack[pack.length >> 1] ^= 0x55;
+    await page.setInputFiles('#model-file', { name: 'damaged.duir', mimeType: 'application/octet-stream', buffer: pack });
+    await page.waitForSelector('#model-status[data-state="error"]', { timeout: 30_000 });
+    const modelMsg = await page.textContent('#message');
+    assert(/damaged/i.test(modelMsg) && /SHA-256/.test(modelMsg), `model error says: ${modelMsg}`);
+    // Garbage named like a checkpoint.
+    await page.setInputFiles('#model-file', { name: 'weights.pt', mimeType: 'application/octet-stream', buffer: Buffer.from('PK\x03\x04 not a zip at all'.repeat(30), 'latin1') });
+    await page.waitForFunction((prev) => document.querySelector('#message').textContent !== prev, modelMsg, { timeout: 30_000 });
+    const ckptMsg = await page.textContent('#message');
+    assert(/not a DiffUIR model|cannot convert|checkpoint/i.test(ckptMsg), `checkpoint error says: ${ckptMsg}`);
+    await page.screenshot({ path: path.join(ART, 'corrupt-model.png') });
+    // Still usable: back to the bundled model, restore the fixture.
+    await page.selectOption('#model-select', 'bundled:0');
+    await waitModelReady(page);
+    const file = await restoreAndDownload(page, 'after-errors.png');
+    compareToReference(file);
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `photo: "${photoMsg.trim()}" | model: "${modelMsg.trim()}" | checkpoint: "${ckptMsg.trim().slice(0, 100)}"`;
+  } finally {
+    await context.close();
+  }
+});
+
+test('the widget on a host page with a strict CSP', async () => {
+  const { page, context, log } = await openPage('plain', { url: null });
+  try {
+    const res = await page.goto(new URL('embed-example.html', BASE).href);
+    const csp = res.headers()['content-security-policy'] || '';
+    assert(/script-src 'self' 'wasm-unsafe-eval'/.test(csp) && !/unsafe-inline|'unsafe-eval'/.test(csp), `the page's CSP is not strict: ${csp}`);
+    assert(!(await page.evaluate(() => self.crossOriginIsolated)), 'the page is cross-origin isolated');
+    // Declarative: click the widget's own button (Playwright's CSS pierces open shadow roots).
+    await page.waitForSelector('#w1 .before:not([hidden])');
+    await page.click('#w1 button.go');
+    await page.waitForFunction(() => document.getElementById('w1').result, null, { timeout: 120_000 });
+    const bg = await page.$eval('#w1', (el) => getComputedStyle(el.shadowRoot.querySelector('button.go')).backgroundColor);
+    assert(bg === 'rgb(29, 79, 191)', `the widget's styles did not apply under the CSP (button background ${bg})`);
+    const log1 = await page.textContent('#w1-log');
+    assert(/^done: 96×72/.test(log1), `the done event was not seen: ${log1}`);
+    // Programmatic: restore(blob, options) gives the CLI's pixels.
+    const bytes = fs.readFileSync(FIXTURE).toString('base64');
+    const out = await page.evaluate(async (b64) => {
+      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const el = document.getElementById('w2');
+      const events = [];
+      el.addEventListener('progress', (e) => events.push(e.detail.phase));
+      const r = await el.restore(new Blob([bin], { type: 'image/png' }), { steps: 3, seed: 7, noiseScale: 0, equalize: 'off', tile: -1 });
+      const buf = new Uint8Array(await r.blob.arrayBuffer());
+      let s = '';
+      for (const x of buf) s += String.fromCharCode(x);
+      return { png: btoa(s), width: r.width, height: r.height, events: events.length };
+    }, bytes);
+    const file = path.join(ART, 'widget-result.png');
+    fs.writeFileSync(file, Buffer.from(out.png, 'base64'));
+    const d = compareToReference(file);
+    assert(out.events >= 3, `only ${out.events} progress events`);
+    await page.screenshot({ path: path.join(ART, 'widget-csp.png'), fullPage: true });
+    const violations = log.console.filter((m) => /Content Security Policy|Refused to/i.test(m));
+    assert(violations.length === 0, `CSP violations: ${violations.join(' | ')}`);
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `CSP held; API result ${out.width}×${out.height}, ${(d.fractionWithin * 100).toFixed(2)}% within 1/255`;
+  } finally {
+    await context.close();
+  }
+});
+
+test('offline: load, go offline, reload, restore', async () => {
+  const { page, context, log } = await openPage('plain', { serviceWorkers: 'allow' });
+  try {
+    await waitModelReady(page);
+    await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      }
+      return reg.active.state;
+    });
+    await context.setOffline(true);
+    await page.reload();
+    await waitModelReady(page);
+    const status = await page.textContent('#model-status');
+    assert(await page.evaluate(() => !!navigator.serviceWorker.controller), 'the reloaded page is not controlled by the service worker');
+    const file = await restoreAndDownload(page, 'offline-result.png');
+    compareToReference(file);
+    await page.screenshot({ path: path.join(ART, 'offline.png'), fullPage: true });
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `offline reload restored the photo; ${status.trim()}`;
+  } finally {
+    await context.setOffline(false);
+    await context.close();
+  }
+});
+
+test('share target: a photo shared to the app opens in it', async () => {
+  const { page, context, log } = await openPage('plain', { serviceWorkers: 'allow' });
+  try {
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      }
+    });
+    const manifest = await (await context.request.get(new URL('manifest.webmanifest', BASE).href)).json();
+    assert(manifest.share_target && manifest.share_target.action === 'share-target', 'manifest has no share_target');
+    assert(Array.isArray(manifest.file_handlers) && manifest.file_handlers.length > 0, 'manifest has no file_handlers');
+    // What the OS share sheet does: a multipart POST to the share_target action.
+    const b64 = fs.readFileSync(FIXTURE).toString('base64');
+    await Promise.all([
+      page.waitForURL(/\?shared=1/, { timeout: 30_000 }),
+      page.evaluate((data) => {
+        const bin = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const form = document.createElement('form');
+        form.method = 'POST';
+        form.action = 'share-target';
+        form.enctype = 'multipart/form-data';
+        const input = document.createElement('input');
+        input.type = 'file';
+        input.name = 'photo';
+        const dt = new DataTransfer();
+        dt.items.add(new File([bin], 'shared-photo.png', { type: 'image/png' }));
+        input.files = dt.files;
+        form.append(input);
+        document.body.append(form);
+        form.submit();
+      }, b64),
+    ]);
+    await page.waitForFunction(() => /shared-photo\.png: 45×37/.test(document.querySelector('#photo-status').textContent), null, { timeout: 30_000 });
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return (await page.textContent('#photo-status')).trim();
+  } finally {
+    await context.close();
+  }
+});
+
+test('a new deployment shows "update available"', async () => {
+  const swFile = path.join(process.env.SITE_DIR || '', 'sw.js');
+  assert(fs.existsSync(swFile), `no ${swFile} (SITE_DIR not set)`);
+  const original = fs.readFileSync(swFile);
+  // The server prefers the precompressed siblings: set them aside, as a new build would rewrite them.
+  const siblings = ['.br', '.gz'].map((e) => swFile + e).filter((f) => fs.existsSync(f));
+  const saved = siblings.map((f) => [f, fs.readFileSync(f)]);
+  for (const f of siblings) fs.unlinkSync(f);
+  const { page, context } = await openPage('plain', { serviceWorkers: 'allow' });
+  try {
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      }
+    });
+    assert(await page.isHidden('#update'), 'update banner shown on first visit');
+    // "Deploy" a new version: any change to sw.js (build.sh writes a new precache list into it).
+    fs.writeFileSync(swFile, Buffer.concat([original, Buffer.from('\n// next deployment\n')]));
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await page.waitForSelector('#update:not([hidden])', { timeout: 30_000 });
+    await page.screenshot({ path: path.join(ART, 'update-available.png') });
+    await Promise.all([page.waitForEvent('load', { timeout: 30_000 }), page.click('#update-reload')]);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+    assert(await page.isHidden('#update'), 'the banner is still shown after the update');
+    return 'banner shown, reload took the new version';
+  } finally {
+    fs.writeFileSync(swFile, original);
+    for (const [f, b] of saved) fs.writeFileSync(f, b);
+    await context.close();
+  }
+});
+
+async function main() {
+  let passed = 0;
+  let failed = 0;
+  for (const t of tests) {
+    if (ONLY && !t.name.includes(ONLY)) continue;
+    const t0 = Date.now();
+    try {
+      const note = await t.fn();
+      passed++;
+      console.log(`PASS  ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${note ? `: ${note}` : ''}`);
+    } catch (err) {
+      failed++;
+      console.log(`FAIL  ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${err.message.split('\n')[0]}`);
+      if (process.env.VERBOSE) console.log(err.stack);
+    }
+  }
+  for (const b of Object.values(browsers)) await b.close();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();
