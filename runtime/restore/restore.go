@@ -39,6 +39,16 @@ type Options struct {
 	Tile       int // tile side; 0 means DefaultTile, negative means the whole image in one pass
 	Overlap    int // overlap between tiles; 0 means DefaultOverlap
 	Progress   func(Progress)
+	// Fallback, if set, takes over when the backend fails for good (a lost
+	// GPU, or out of memory even with smaller tiles); Notice hears why.
+	Fallback backend.Backend
+	Notice   func(string)
+}
+
+func (o *Options) notice(format string, args ...any) {
+	if o.Notice != nil {
+		o.Notice(fmt.Sprintf(format, args...))
+	}
 }
 
 // Progress reports a finished sampler step of a tile.
@@ -143,6 +153,74 @@ func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options)
 	if overlap == 0 {
 		overlap = DefaultOverlap
 	}
+	size, err = r.fitTile(img.W, img.H, size)
+	if err != nil {
+		return nil, err
+	}
+	retried := false
+	for {
+		res, err := r.restoreTiles(ctx, src, img, size, overlap, steps, opt)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return res, err
+		case !retried && (errors.Is(err, backend.ErrLimits) || errors.Is(err, backend.ErrOutOfMemory)):
+			// Release everything, then try once more with tiles of half the side.
+			retried = true
+			r.Close()
+			side := size
+			if side == 0 {
+				side = max(img.W, img.H)
+			}
+			size = max(64, side/2)
+			opt.notice("%s: %v; retrying with %d px tiles", r.Backend.Name(), err, size)
+		case opt.Fallback != nil && r.Backend != opt.Fallback &&
+			(errors.Is(err, backend.ErrDeviceLost) || errors.Is(err, backend.ErrOutOfMemory) || errors.Is(err, backend.ErrLimits)):
+			r.Close()
+			opt.notice("%s failed (%v); finishing on %s", r.Backend.Name(), err, opt.Fallback.Name())
+			r.Backend = opt.Fallback
+			size = DefaultTile
+		default:
+			return nil, err
+		}
+	}
+}
+
+// fitTile shrinks the tile side (0 = whole image) until every tensor of a
+// tile's graph fits the backend's largest buffer, so a GPU with WebGPU's
+// default 128 MiB bindings gets tiles it can hold instead of an error.
+func (r *Restorer) fitTile(w, h, size int) (int, error) {
+	lim, ok := r.Backend.(backend.BufferLimiter)
+	if !ok {
+		return size, nil
+	}
+	maxBytes := lim.MaxTensorBytes()
+	mult := model.Multiple(r.Model.Cfg)
+	for {
+		tw, th := w, h
+		if size > 0 {
+			tw, th = min(w, size), min(h, size)
+		}
+		g, err := r.Model.Graph((th+mult-1)/mult*mult, (tw+mult-1)/mult*mult)
+		if err != nil {
+			return 0, fmt.Errorf("restore: %w", err)
+		}
+		largest := 0
+		for _, t := range g.Tensors {
+			largest = max(largest, t.Len())
+		}
+		if int64(largest)*4 <= maxBytes {
+			return size, nil
+		}
+		side := max(tw, th)
+		if side <= 2*mult {
+			return 0, fmt.Errorf("restore: %w: even a %dx%d tile needs a %d-byte buffer, the device allows %d",
+				backend.ErrLimits, tw, th, largest*4, maxBytes)
+		}
+		size = (side*3/4 + mult - 1) / mult * mult
+	}
+}
+
+func (r *Restorer) restoreTiles(ctx context.Context, src, img *imageio.Image, size, overlap int, steps []sampler.Step, opt Options) (*imageio.Image, error) {
 	if size > 0 && size <= overlap {
 		overlap = size / 4
 	}

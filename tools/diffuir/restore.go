@@ -15,6 +15,7 @@ import (
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/backend/gpu"
 	"github.com/diffuir-web/diffuir/runtime/convert"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
 	"github.com/diffuir-web/diffuir/runtime/model"
@@ -49,16 +50,24 @@ func loadModel(path string) (*model.Model, error) {
 	return m, nil
 }
 
+// chooseBackend opens the requested backend. "auto" takes the GPU when an
+// adapter exists, else the CPU, and says which on stderr.
 func chooseBackend(name string, stderr io.Writer) (backend.Backend, error) {
 	switch name {
 	case "cpu":
 		return &cpu.Backend{}, nil
-	case "auto":
-		be := &cpu.Backend{}
-		fmt.Fprintf(stderr, "backend: %s (no GPU backend in this build)\n", be.Name())
-		return be, nil
-	case "gpu":
-		return nil, fmt.Errorf("--backend gpu: this build has no GPU backend yet; use --backend cpu")
+	case "gpu", "auto":
+		be, err := gpu.New(gpu.Options{})
+		if err == nil {
+			fmt.Fprintf(stderr, "backend: %s\n", be.Name())
+			return be, nil
+		}
+		if name == "gpu" {
+			return nil, fmt.Errorf("--backend gpu: %w", err)
+		}
+		cb := &cpu.Backend{}
+		fmt.Fprintf(stderr, "backend: %s (no GPU: %v)\n", cb.Name(), err)
+		return cb, nil
 	}
 	return nil, usagef("--backend %q: want auto, cpu or gpu", name)
 }
@@ -122,7 +131,8 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if *tileSize < 0 || *overlap < 0 {
 		return usagef("--tile and --overlap must not be negative")
 	}
-	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: equalize.mode, Tile: *tileSize, Overlap: *overlap}
+	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: equalize.mode, Tile: *tileSize, Overlap: *overlap,
+		Notice: func(s string) { fmt.Fprintf(stderr, "\nnote: %s\n", s) }}
 	if *tileSize == 0 {
 		opt.Tile = -1
 	}
@@ -142,8 +152,14 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if _, isCPU := be.(*cpu.Backend); !isCPU {
+		opt.Fallback = &cpu.Backend{} // a lost GPU or one without enough memory finishes on the CPU
+	}
 	r := restore.New(m, be)
 	defer r.Close()
+	if c, ok := be.(io.Closer); ok {
+		defer c.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -164,6 +164,12 @@ func (b *Backend) AdapterInfo() wgpu.AdapterInfo { return b.info }
 // Limits are the device's limits (the adapter's, as requested by New).
 func (b *Backend) Limits() wgpu.Limits { return b.limits }
 
+// MaxTensorBytes is the largest activation tensor a program can hold: one
+// storage binding of one buffer. Restore sizes its tiles from it.
+func (b *Backend) MaxTensorBytes() int64 {
+	return int64(min(b.limits.MaxStorageBufferBindingSize, b.limits.MaxBufferSize))
+}
+
 // Close releases the pipelines and the device. Programs compiled by b must
 // be closed first.
 func (b *Backend) Close() (err error) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/gogpu/wgpu"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
 )
 
 // Errors callers can match with errors.Is.
@@ -17,14 +19,15 @@ var (
 	ErrNoAdapter = errors.New("no GPU adapter")
 	// ErrDeviceLost: the device was lost (driver reset, GPU removed, a hung
 	// submission) or its results did not arrive within Options.Timeout. The
-	// Backend is unusable afterwards; create a new one.
-	ErrDeviceLost = errors.New("GPU device lost")
+	// Backend is unusable afterwards; create a new one. It is
+	// backend.ErrDeviceLost, so callers need not import this package.
+	ErrDeviceLost = backend.ErrDeviceLost
 	// ErrOutOfMemory: the driver could not allocate a buffer.
-	ErrOutOfMemory = errors.New("GPU out of memory")
+	ErrOutOfMemory = backend.ErrOutOfMemory
 	// ErrLimits: the graph needs more than the adapter allows (a buffer
 	// larger than maxStorageBufferBindingSize, a grid beyond
 	// maxComputeWorkgroupsPerDimension, ...). Smaller tiles fit.
-	ErrLimits = errors.New("beyond the GPU adapter's limits")
+	ErrLimits = backend.ErrLimits
 	// ErrClosed: the Backend or Program was closed.
 	ErrClosed = errors.New("GPU backend or program closed")
 )

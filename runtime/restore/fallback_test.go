@@ -1,0 +1,95 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/restore"
+)
+
+// flaky wraps the CPU backend: it fails compiles of graphs larger than
+// maxPixels with failErr, and can claim a buffer limit.
+type flaky struct {
+	cpu.Backend
+	failErr   error
+	maxPixels int
+	limit     int64
+	compiled  []int // pixels of each successful compile
+}
+
+func (f *flaky) Name() string { return "flaky" }
+
+func (f *flaky) Compile(g *backend.Graph, w backend.Weights, taps bool) (backend.Program, error) {
+	px := g.Input.H * g.Input.W
+	if f.failErr != nil && px > f.maxPixels {
+		return nil, fmt.Errorf("flaky: %w", f.failErr)
+	}
+	f.compiled = append(f.compiled, px)
+	return f.Backend.Compile(g, w, taps)
+}
+
+type limited struct{ *flaky }
+
+func (l limited) MaxTensorBytes() int64 { return l.limit }
+
+func TestRetriesWithSmallerTilesOnOutOfMemory(t *testing.T) {
+	be := &flaky{failErr: backend.ErrOutOfMemory, maxPixels: 64 * 64}
+	r := restore.New(tinyModel(t), be)
+	defer r.Close()
+	var notices []string
+	_, err := r.Restore(context.Background(), gradient(80, 70, false), restore.Options{Steps: 1, Tile: -1,
+		Notice: func(s string) { notices = append(notices, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "retrying with") {
+		t.Fatalf("notices %q", notices)
+	}
+}
+
+func TestFallsBackOnDeviceLoss(t *testing.T) {
+	be := &flaky{failErr: backend.ErrDeviceLost}
+	r := restore.New(tinyModel(t), be)
+	defer r.Close()
+	var notices []string
+	out, err := r.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1,
+		Fallback: &cpu.Backend{}, Notice: func(s string) { notices = append(notices, s) }})
+	if err != nil || out == nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "finishing on cpu") {
+		t.Fatalf("notices %q", notices)
+	}
+	// Without a fallback the error reaches the caller, classified.
+	r2 := restore.New(tinyModel(t), &flaky{failErr: backend.ErrDeviceLost})
+	defer r2.Close()
+	if _, err := r2.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1}); !errors.Is(err, backend.ErrDeviceLost) {
+		t.Fatalf("got %v, want ErrDeviceLost", err)
+	}
+}
+
+func TestTilesFitTheBufferLimit(t *testing.T) {
+	// The largest Tiny tensor is the 384-channel qkv: 1536 bytes a pixel.
+	be := limited{&flaky{limit: 1536 * 64 * 64}}
+	r := restore.New(tinyModel(t), be)
+	defer r.Close()
+	if _, err := r.Restore(context.Background(), gradient(150, 90, false), restore.Options{Steps: 1, Tile: -1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, px := range be.compiled {
+		if px*1536 > int(be.limit) {
+			t.Fatalf("compiled a %d-pixel graph beyond the limit", px)
+		}
+	}
+	tiny := limited{&flaky{limit: 1000}}
+	r2 := restore.New(tinyModel(t), tiny)
+	defer r2.Close()
+	if _, err := r2.Restore(context.Background(), gradient(40, 40, false), restore.Options{Steps: 1}); !errors.Is(err, backend.ErrLimits) {
+		t.Fatalf("got %v, want ErrLimits", err)
+	}
+}
