@@ -5,7 +5,8 @@
 #   ./build.sh web      the web app only
 #   ./build.sh test     the whole test suite: vet, Go tests (GPU tests on any
 #                       Vulkan adapter, lavapipe included), the SIMD build of
-#                       the CPU kernels, and the browser tests (tests/web)
+#                       the CPU kernels, the Workers build in workerd
+#                       (tools/worker) and the browser tests (tests/web)
 # The web app needs Go and Node (>= 18; no npm packages). Model packs
 # (*.duir) in ./models (or $DIFFUIR_MODELS_DIR) are bundled, named by content
 # hash; a pack named default.duir comes first in the page's menu.
@@ -25,6 +26,8 @@ if [[ $what == test ]]; then
   go test -count=1 ./...
   echo "== go test, SIMD build of the CPU kernels"
   GOEXPERIMENT=simd go test -count=1 ./runtime/backend/cpu/
+  echo "== the Workers build in workerd"
+  bash tools/worker/test.sh
   echo "== browser tests"
   exec tests/web/run.sh
 fi
