@@ -34,7 +34,12 @@ fi
 mkdir -p dist
 
 if [[ $what != web ]]; then
-  go build -trimpath -ldflags="-s -w" -o dist/diffuir ./tools/diffuir
+  # On amd64 the native CLI gets the AVX2/AVX-512 convolution kernels (Go's
+  # experimental simd package; they check the CPU at run time and fall back
+  # to the portable kernels). Everything else builds without the experiment.
+  simd=""
+  [[ $(go env GOARCH) == amd64 ]] && simd=simd
+  GOEXPERIMENT=$simd go build -trimpath -ldflags="-s -w" -o dist/diffuir ./tools/diffuir
   ls -l dist/diffuir | awk '{printf "%10d  %s\n", $5, $9}'
 fi
 [[ $what == cli ]] && exit 0

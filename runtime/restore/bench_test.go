@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/backend/gpu"
 	"github.com/diffuir-web/diffuir/runtime/restore"
 )
 
@@ -15,10 +17,29 @@ import (
 //
 //	go test -run - -bench RestoreTinyCPU -benchtime 3x ./runtime/restore/
 func BenchmarkRestoreTinyCPU(b *testing.B) {
+	benchRestore(b, &cpu.Backend{})
+}
+
+// BenchmarkRestoreTinyGPU is the same on the GPU backend (lavapipe where no
+// GPU exists). Tiles are sized from the device's buffer limits, so on
+// lavapipe's 128 MiB bindings a 512x512 image runs as several tiles.
+//
+//	go test -run - -bench RestoreTinyGPU -benchtime 3x ./runtime/restore/
+func BenchmarkRestoreTinyGPU(b *testing.B) {
+	be, err := gpu.New(gpu.Options{})
+	if err != nil {
+		b.Skip(err)
+	}
+	defer be.Close()
+	b.Log(be.Name())
+	benchRestore(b, be)
+}
+
+func benchRestore(b *testing.B, be backend.Backend) {
 	m := tinyModel(b)
 	for _, size := range []int{256, 512} {
 		b.Run(fmt.Sprintf("%dx%d", size, size), func(b *testing.B) {
-			r := restore.New(m, &cpu.Backend{})
+			r := restore.New(m, be)
 			defer r.Close()
 			img := gradient(size, size, false)
 			opt := restore.Options{Steps: 3, Tile: -1, Equalize: restore.EqualizeOff}

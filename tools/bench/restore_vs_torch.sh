@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Side-by-side CPU benchmark: the Go CPU backend (portable and SIMD builds)
-# and PyTorch's CPU path, the Tiny model, 3 steps, 256x256 and 512x512, in
+# Side-by-side benchmark: the Go CPU backend (portable and SIMD builds), the
+# GPU backend (on lavapipe where there is no GPU) and PyTorch's CPU path, the Tiny model, 3 steps, 256x256 and 512x512, in
 # one run on the same machine. Prints one table with ratios against PyTorch.
 # Needs Debian's python3-torch (apt-get install -y python3-torch) for the
 # PyTorch column; everything else is Go.
@@ -12,14 +12,15 @@ threads=$(nproc)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-run_go() { # label, env...
-  local label=$1; shift
-  env "$@" go test -run - -bench 'RestoreTinyCPU' -benchtime "${n}x" -count 1 ./runtime/restore/ |
-    awk -v l="$label" '/^BenchmarkRestoreTinyCPU/ { split($1, a, "/"); sub(/-.*/, "", a[2]); for (i = 1; i <= NF; i++) if ($(i+1) == "s/restore") print l, a[2], $i }'
+run_go() { # label, benchmark, env...
+  local label=$1 bench=$2; shift 2
+  env XDG_RUNTIME_DIR=/tmp "$@" go test -run - -bench "$bench" -benchtime "${n}x" -count 1 ./runtime/restore/ |
+    awk -v l="$label" '/^BenchmarkRestoreTiny/ { split($1, a, "/"); sub(/-.*/, "", a[2]); for (i = 1; i <= NF; i++) if ($(i+1) == "s/restore") print l, a[2], $i }'
 }
 {
-  run_go "go-cpu-portable"
-  run_go "go-cpu-simd" GOEXPERIMENT=simd
+  run_go "go-cpu-portable" RestoreTinyCPU
+  run_go "go-cpu-simd" RestoreTinyCPU GOEXPERIMENT=simd
+  run_go "go-gpu-lavapipe" RestoreTinyGPU
   /usr/bin/python3 tools/pyref/bench_torch.py --sizes 256,512 --repeats "$n" --threads "$threads" |
     /usr/bin/python3 -c 'import json,sys
 for l in sys.stdin:
