@@ -161,7 +161,7 @@ func (l *layerNorm) run(lo, hi int) {
 type linearAttention struct {
 	out, qkv     []float32
 	heads, dh, n int
-	ctx          []float32 // heads × dh × dh
+	ctx          []float32 // heads × dh × dh, stored transposed: ctx[h][e][d]
 	qSoft        qSoftmax
 	kSoft        kSoftmax
 	context      contextTask
@@ -171,28 +171,40 @@ type qSoftmax struct{ a *linearAttention }
 type kSoftmax struct{ a *linearAttention }
 type contextTask struct{ a *linearAttention }
 
+// laChunk is the pixel chunk of the q softmax, and laTile the pixel tile of
+// the context and output phases: a head's dh rows of a tile stay in cache
+// while every row of the task's range uses them.
+const (
+	laChunk = 64
+	laTile  = 512
+)
+
 // run normalises q over each head's dh channels for pixels [lo, hi), and
-// folds in the dh^-1/2 scale.
+// folds in the dh^-1/2 scale. It works on chunks of pixels so that every
+// loop runs along a contiguous row.
 func (t *qSoftmax) run(lo, hi int) {
 	a := t.a
 	n, dh := a.n, a.dh
 	scale := float32(1 / math.Sqrt(float64(dh)))
+	var mb, sb [laChunk]float32
 	for h := 0; h < a.heads; h++ {
 		q := a.qkv[h*dh*n : (h+1)*dh*n]
-		for i := lo; i < hi; i++ {
-			m := q[i]
+		for i0 := lo; i0 < hi; i0 += laChunk {
+			i1 := min(i0+laChunk, hi)
+			m, s := mb[:i1-i0], sb[:i1-i0]
+			copy(m, q[i0:i1])
 			for d := 1; d < dh; d++ {
-				m = max(m, q[d*n+i])
+				maxInto(m, q[d*n+i0:d*n+i1])
 			}
-			var s float32
+			clear(s)
 			for d := 0; d < dh; d++ {
-				e := expf(q[d*n+i] - m)
-				q[d*n+i] = e
-				s += e
+				expSubAcc(q[d*n+i0:d*n+i1], m, s)
 			}
-			s = scale / s
+			for i, v := range s {
+				s[i] = scale / v
+			}
 			for d := 0; d < dh; d++ {
-				q[d*n+i] *= s
+				mulInto(q[d*n+i0:d*n+i1], s)
 			}
 		}
 	}
@@ -206,16 +218,7 @@ func (t *kSoftmax) run(lo, hi int) {
 	hid := a.heads * a.dh
 	for r := lo; r < hi; r++ {
 		row := a.qkv[(hid+r)*n : (hid+r+1)*n]
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
-		}
-		var s float32
-		for i, v := range row {
-			e := expf(v - m)
-			row[i] = e
-			s += e
-		}
+		s := expSub(row, maxOf(row))
 		s = 1 / (s * float32(n))
 		for i := range row {
 			row[i] *= s
@@ -223,56 +226,59 @@ func (t *kSoftmax) run(lo, hi int) {
 	}
 }
 
-// run computes context rows [lo, hi) (each a (head, d) pair): ctx[d][e] = Σ k[d]·v[e].
+// run computes context rows [lo, hi) (each a (head, d) pair):
+// ctx[d][e] = Σ k[d]·v[e], stored at ctx[h][e][d]. It walks the pixels in
+// tiles so that the head's v rows are read from memory once per task.
 func (t *contextTask) run(lo, hi int) {
 	a := t.a
 	n, dh := a.n, a.dh
 	hid := a.heads * dh
 	for r := lo; r < hi; r++ {
-		h := r / dh
-		k := a.qkv[(hid+r)*n : (hid+r+1)*n]
+		h, d := r/dh, r%dh
 		for e := 0; e < dh; e++ {
-			v := a.qkv[(2*hid+h*dh+e)*n : (2*hid+h*dh+e+1)*n]
-			var s0, s1, s2, s3 float32
-			i := 0
-			for ; i+4 <= n; i += 4 {
-				s0 += k[i] * v[i]
-				s1 += k[i+1] * v[i+1]
-				s2 += k[i+2] * v[i+2]
-				s3 += k[i+3] * v[i+3]
+			a.ctx[(h*dh+e)*dh+d] = 0
+		}
+	}
+	for i0 := 0; i0 < n; i0 += laTile {
+		i1 := min(i0+laTile, n)
+		for r := lo; r < hi; r++ {
+			h, d := r/dh, r%dh
+			k := a.qkv[(hid+r)*n+i0 : (hid+r)*n+i1]
+			for e := 0; e < dh; e++ {
+				v := a.qkv[(2*hid+h*dh+e)*n+i0 : (2*hid+h*dh+e)*n+i1]
+				a.ctx[(h*dh+e)*dh+d] += dot(k, v)
 			}
-			for ; i < n; i++ {
-				s0 += k[i] * v[i]
-			}
-			a.ctx[r*dh+e] = (s0 + s1) + (s2 + s3)
 		}
 	}
 }
 
-// run computes output rows [lo, hi) (each a (head, e) pair): out[e] = Σ_d ctx[d][e]·q[d].
+// run computes output rows [lo, hi) (each a (head, e) pair):
+// out[e] = Σ_d ctx[d][e]·q[d], a tile of pixels at a time, each tile
+// accumulated in registers across the dh rows of q.
 func (a *linearAttention) run(lo, hi int) {
 	n, dh := a.n, a.dh
-	for r := lo; r < hi; r++ {
-		h, e := r/dh, r%dh
-		dst := a.out[r*n : (r+1)*n]
-		clear(dst)
-		for d := 0; d < dh; d++ {
-			c := a.ctx[(h*dh+d)*dh+e]
-			q := a.qkv[(h*dh+d)*n : (h*dh+d+1)*n]
-			for i, v := range q {
-				dst[i] += c * v
-			}
+	for i0 := 0; i0 < n; i0 += laTile {
+		i1 := min(i0+laTile, n)
+		for r := lo; r < hi; r++ {
+			h := r / dh
+			dst := a.out[r*n+i0 : r*n+i1]
+			clear(dst)
+			q := a.qkv[h*dh*n+i0 : (h*dh+dh-1)*n+i1]
+			gemvT(dst, a.ctx[r*dh:(r+1)*dh], q, n)
 		}
 	}
 }
 
-// attention is full softmax attention with an online softmax over key
-// blocks, parallel over query rows. q, k and v are first transposed to
-// pixel-major (n × dh) per head so the inner loops run over contiguous dh.
+// attention is full softmax attention with an online softmax over blocks
+// of attBlock keys, parallel over query rows. q and v are first transposed
+// to pixel-major (n × dh) per head, and k to one contiguous dh × B tile per
+// block of keys, so a block of scores is Σ_d q_d·k[d][j:j+B] read from one
+// tile (the planar rows, n apart, alias in the L1 cache), and the block's
+// values add Σ_j p_j·vt[j] to the running output.
 type attention struct {
 	out, qkv     []float32
 	heads, dh, n int
-	qt, kt, vt   []float32 // heads × n × dh
+	qt, kt, vt   []float32 // heads × n × dh; kt in dh × B tiles per key block
 	transpose    transposeTask
 }
 
@@ -292,51 +298,71 @@ func (t *transposeTask) run(lo, hi int) {
 		base := h * n * dh
 		for i := 0; i < n; i++ {
 			a.qt[base+i*dh+d] = q[i] * scale
-			a.kt[base+i*dh+d] = k[i]
 			a.vt[base+i*dh+d] = v[i]
+		}
+		for j0 := 0; j0 < n; j0 += attBlock {
+			j1 := min(j0+attBlock, n)
+			copy(a.kt[base+j0*dh+d*(j1-j0):base+j0*dh+(d+1)*(j1-j0)], k[j0:j1])
 		}
 	}
 }
 
-// run handles query rows [lo, hi) of all heads (index = head·n + i), one
-// query at a time with an online softmax, so memory stays O(n).
+// attBlock is the number of keys scored at a time, and attGroup the
+// number of queries that share each block while it is in the L1 cache.
+const (
+	attBlock = 128
+	attGroup = 8
+)
+
+// run handles query rows [lo, hi) of all heads (index = head·n + i), in
+// groups of attGroup queries of one head that take the key blocks in turn,
+// each query with its own online softmax, so memory stays O(n).
 func (a *attention) run(lo, hi int) {
 	n, dh := a.n, a.dh
-	var acc [64]float32 // dh <= 64
-	for qi := lo; qi < hi; qi++ {
-		h, i := qi/n, qi%n
-		q := a.qt[(h*n+i)*dh : (h*n+i+1)*dh]
+	var acc [attGroup][64]float32 // dh <= 64
+	var ms, ss [attGroup]float32
+	var sc [attBlock]float32
+	for q0 := lo; q0 < hi; {
+		h := q0 / n
+		q1 := min(q0+attGroup, hi, (h+1)*n)
+		g := q1 - q0
+		for t := range g {
+			clear(acc[t][:dh])
+			ms[t] = float32(math.Inf(-1))
+			ss[t] = 0
+		}
+		qt := a.qt[q0*dh : q1*dh] // query index head·n + i is the row of qt
 		kt := a.kt[h*n*dh : (h+1)*n*dh]
 		vt := a.vt[h*n*dh : (h+1)*n*dh]
-		// Online softmax over keys: running max m and sum s; rescale acc when m grows.
-		m := float32(math.Inf(-1))
-		var s float32
-		accd := acc[:dh]
-		clear(accd)
-		for j := 0; j < n; j++ {
-			kj := kt[j*dh : (j+1)*dh]
-			var dot float32
-			for d, kv := range kj {
-				dot += q[d] * kv
-			}
-			if dot > m {
-				c := expf(m - dot)
-				s *= c
-				for d := range accd {
-					accd[d] *= c
+		for j0 := 0; j0 < n; j0 += attBlock {
+			j1 := min(j0+attBlock, n)
+			kb, vb := kt[j0*dh:j1*dh], vt[j0*dh:j1*dh]
+			for t := range g {
+				p := sc[:j1-j0]
+				clear(p)
+				gemvT(p, qt[t*dh:(t+1)*dh], kb, j1-j0)
+				accd := acc[t][:dh]
+				m := ms[t]
+				if mb := maxOf(p); mb > m {
+					c := expf(m - mb)
+					ss[t] *= c
+					for d := range accd {
+						accd[d] *= c
+					}
+					m = mb
+					ms[t] = m
 				}
-				m = dot
-			}
-			e := expf(dot - m)
-			s += e
-			vj := vt[j*dh : (j+1)*dh]
-			for d, vv := range vj {
-				accd[d] += e * vv
+				ss[t] += expSub(p, m)
+				gemvT(accd, p, vb, dh)
 			}
 		}
-		inv := 1 / s
-		for d := 0; d < dh; d++ {
-			a.out[(h*dh+d)*n+i] = accd[d] * inv
+		for t := range g {
+			i := q0 - h*n + t
+			inv := 1 / ss[t]
+			for d, v := range acc[t][:dh] {
+				a.out[(h*dh+d)*n+i] = v * inv
+			}
 		}
+		q0 = q1
 	}
 }

@@ -200,3 +200,85 @@ func TestRunDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Run allocates %v times per pass", a)
 	}
 }
+
+// The compiled attention ops must not allocate per pass either.
+func TestAttentionDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, linear := range []bool{true, false} {
+		heads, dh, h, w := 2, 32, 19, 23
+		hid := heads * dh
+		g := &backend.Graph{}
+		g.Input = g.NewTensor(3*hid, h, w)
+		g.Output = g.NewTensor(hid, h, w)
+		if linear {
+			g.Add(&backend.LinearAttention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
+		} else {
+			g.Add(&backend.Attention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
+		}
+		prog, err := (&Backend{Threads: 2}).Compile(g, fakeWeights{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := randVec(r, 3*hid*h*w, 1)
+		out := make([]float32, hid*h*w)
+		allocs := testing.AllocsPerRun(5, func() {
+			if err := prog.Run(in, nil, out); err != nil {
+				t.Fatal(err)
+			}
+		})
+		prog.Close()
+		if allocs != 0 {
+			t.Fatalf("linear=%v: %v allocations per run", linear, allocs)
+		}
+	}
+}
+
+// BenchmarkAttentionOps times the attention ops at the sizes of the UNet:
+// linear attention at full resolution, full attention at the bottleneck.
+func BenchmarkAttentionOps(b *testing.B) {
+	for _, tc := range []struct {
+		linear bool
+		h, w   int
+	}{{true, 256, 256}, {false, 32, 32}, {false, 64, 64}} {
+		heads, dh := 4, 32
+		kind := "full"
+		if tc.linear {
+			kind = "linear"
+		}
+		b.Run(fmt.Sprintf("%s/%dx%d/heads%d/dh%d", kind, tc.w, tc.h, heads, dh), func(b *testing.B) {
+			hid, n := heads*dh, tc.h*tc.w
+			g := &backend.Graph{}
+			g.Input = g.NewTensor(3*hid, tc.h, tc.w)
+			g.Output = g.NewTensor(hid, tc.h, tc.w)
+			// multiply-adds of the two products (context and output, or
+			// scores and values)
+			macs := 2 * float64(heads) * float64(n) * float64(dh)
+			if tc.linear {
+				g.Add(&backend.LinearAttention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
+				macs *= float64(dh)
+			} else {
+				g.Add(&backend.Attention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
+				macs *= float64(n)
+			}
+			prog, err := (&Backend{Threads: 2}).Compile(g, fakeWeights{}, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer prog.Close()
+			r := rand.New(rand.NewPCG(11, 12))
+			src := randVec(r, 3*hid*n, 1)
+			in := make([]float32, len(src))
+			out := make([]float32, hid*n)
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				copy(in, src)
+				b.StartTimer()
+				if err := prog.Run(in, nil, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(2*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
