@@ -4,7 +4,7 @@
 # one run on the same machine. Prints one table with ratios against PyTorch.
 # Needs Debian's python3-torch (apt-get install -y python3-torch) for the
 # PyTorch column; everything else is Go.
-#   bash tools/bench/cpu_vs_torch.sh [repeats]
+#   bash tools/bench/restore_vs_torch.sh [repeats]     (SKIP_GPU=1 leaves the GPU column out)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-3}
@@ -20,7 +20,7 @@ run_go() { # label, benchmark, env...
 {
   run_go "go-cpu-portable" RestoreTinyCPU
   run_go "go-cpu-simd" RestoreTinyCPU GOEXPERIMENT=simd
-  run_go "go-gpu-lavapipe" RestoreTinyGPU
+  [[ -n ${SKIP_GPU:-} ]] || run_go "go-gpu-lavapipe" RestoreTinyGPU
   /usr/bin/python3 tools/pyref/bench_torch.py --sizes 256,512 --repeats "$n" --threads "$threads" |
     /usr/bin/python3 -c 'import json,sys
 for l in sys.stdin:
