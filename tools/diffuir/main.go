@@ -7,6 +7,7 @@
 //	        [--noise-scale X] [--equalize auto|on|off] [--tile N] [--overlap N]
 //	        [--bit-depth 8|16] [--backend auto|cpu|gpu]
 //	diffuir serve [--addr 127.0.0.1:8080] [--dir dist/site]
+//	diffuir eval --photos DIR [--tasks haze,lowlight,rain,snow,blur] [--model PACK] [--steps N] [--json]
 //
 // Exit status is 0 on success; otherwise one line naming the problem is
 // printed to standard error and the status is 1 (2 for usage errors).
@@ -34,6 +35,7 @@ var commands = []struct {
 	{"convert", "pack a PyTorch or safetensors checkpoint into a weight pack", runConvert},
 	{"info", "print a pack's configuration, tensor table and hash", runInfo},
 	{"restore", "restore a photo", runRestore},
+	{"eval", "score restorations of synthetically degraded photos (PSNR/SSIM)", runEval},
 	{"serve", "serve the built web app on this machine", runServe},
 }
 

@@ -1,0 +1,30 @@
+package degrade_test
+
+import (
+	"fmt"
+
+	"github.com/diffuir-web/diffuir/runtime/degrade"
+	"github.com/diffuir-web/diffuir/runtime/imageio"
+)
+
+// Degrade a photo with every task; the seed makes each result repeatable.
+func ExampleApply() {
+	const w, h = 64, 48
+	img := &imageio.Image{W: w, H: h, Depth: 8, RGB: make([]float32, 3*w*h)}
+	for i := range img.RGB {
+		img.RGB[i] = float32(i%w) / w // a horizontal ramp
+	}
+	for i, task := range degrade.Tasks {
+		out, p, err := degrade.Apply(img, task, uint64(100+i))
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%-8s %dx%d, %d parameters drawn\n", p.Task, out.W, out.H, len(p.Values))
+	}
+	// Output:
+	// haze     64x48, 6 parameters drawn
+	// lowlight 64x48, 4 parameters drawn
+	// rain     64x48, 7 parameters drawn
+	// snow     64x48, 8 parameters drawn
+	// blur     64x48, 4 parameters drawn
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/degrade"
+	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/runtime/metrics"
+	"github.com/diffuir-web/diffuir/runtime/restore"
+)
+
+// defaultPackName is the bundled model the lead commits at models/.
+const defaultPackName = "diffuir-tiny.duir"
+
+// defaultPackCandidates lists where a bundled default pack is looked for:
+// models/diffuir-tiny.duir in the working directory or any directory above it
+// (the repository root), then next to the executable (and in its models/).
+// A variable so tests can replace it.
+var defaultPackCandidates = func() []string {
+	var out []string
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; {
+			out = append(out, filepath.Join(d, "models", defaultPackName))
+			up := filepath.Dir(d)
+			if up == d {
+				break
+			}
+			d = up
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		out = append(out, filepath.Join(dir, defaultPackName), filepath.Join(dir, "models", defaultPackName))
+	}
+	return out
+}
+
+// findDefaultPack returns the first candidate that exists.
+func findDefaultPack() (string, error) {
+	cands := defaultPackCandidates()
+	for _, p := range cands {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no --model given and no bundled default model found (looked for models/%s in this directory and above, and next to the executable); pass --model PACK", defaultPackName)
+}
+
+// evalPhotoExts are the files --photos picks up.
+var evalPhotoExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".tif": true, ".tiff": true, ".bmp": true, ".webp": true}
+
+// listPhotos returns the photos of dir, sorted by name (the index in this
+// list seeds each photo's degradations).
+func listPhotos(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && evalPhotoExts[strings.ToLower(filepath.Ext(e.Name()))] {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no photos (.png, .jpg, .tif, .bmp, .webp)", dir)
+	}
+	return out, nil
+}
+
+// quantize8 snaps an image to the 8-bit grid, as a photo file would store it.
+func quantize8(img *imageio.Image) {
+	for i, v := range img.RGB {
+		img.RGB[i] = float32(metrics.Quantize8(v)) / 255
+	}
+}
+
+// evalSeed is the degradation seed of photo i: the same for every task
+// (degrade.Apply mixes the task into its stream).
+func evalSeed(base uint64, i int) uint64 { return base*1_000_003 + uint64(i) }
+
+// evalScore is one (photo, task) measurement; PSNR values are capped at
+// metrics.PSNRCap (identical images: +Inf) so they average and encode.
+type evalScore struct {
+	Photo     string  `json:"photo,omitempty"`
+	Task      string  `json:"task"`
+	N         int     `json:"n,omitempty"`
+	PSNRIn    float64 `json:"psnr_in"`
+	PSNROut   float64 `json:"psnr_out"`
+	PSNRGain  float64 `json:"psnr_gain"`
+	SSIMIn    float64 `json:"ssim_in"`
+	SSIMOut   float64 `json:"ssim_out"`
+	SSIMGain  float64 `json:"ssim_gain"`
+	Equalized *bool   `json:"equalized,omitempty"`
+	Seconds   float64 `json:"seconds,omitempty"`
+}
+
+type evalReport struct {
+	Model     string      `json:"model"`
+	ModelName string      `json:"model_name"`
+	Steps     int         `json:"steps"`
+	Seed      uint64      `json:"seed"`
+	MaxSide   int         `json:"max_side"`
+	PSNRCap   float64     `json:"psnr_cap"`
+	Metric    string      `json:"metric"`
+	Photos    []string    `json:"photos"`
+	Tasks     []evalScore `json:"tasks"`
+	Average   evalScore   `json:"average"`
+	PerPhoto  []evalScore `json:"per_photo"`
+	Seconds   float64     `json:"seconds"`
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", stderr)
+	photosDir := fs.String("photos", "", "directory of clean photos (e.g. data/photos/eval)")
+	tasksFlag := fs.String("tasks", "haze,lowlight,rain,snow,blur", "comma-separated degradations to evaluate")
+	modelPath := fs.String("model", "", "weight pack or checkpoint (default: the bundled models/"+defaultPackName+")")
+	steps := fs.Int("steps", 0, "sampling steps, 1-20 (default: the model's)")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	maxSide := fs.Int("max-side", 512, "downscale photos so the long side is at most this (0: full size)")
+	seed := fs.Uint64("seed", 0, "base seed of the degradations and of the sampler noise")
+	limit := fs.Int("limit", 0, "use only the first N photos (0: all)")
+	saveDir := fs.String("save", "", "also write clean, degraded and restored PNGs into this `directory`")
+	quiet := fs.Bool("quiet", false, "no per-photo progress lines on standard error")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *photosDir == "" {
+		return usagef("usage: diffuir eval --photos DIR [--tasks LIST] [--model PACK] [--steps N] [--json] [--max-side N] [--seed N]")
+	}
+	tasks, err := degrade.ParseTasks(*tasksFlag)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *maxSide < 0 || *limit < 0 {
+		return usagef("--max-side and --limit must not be negative")
+	}
+	names, err := listPhotos(*photosDir)
+	if err != nil {
+		return err
+	}
+	if *limit > 0 && *limit < len(names) {
+		names = names[:*limit]
+	}
+	path := *modelPath
+	if path == "" {
+		if path, err = findDefaultPack(); err != nil {
+			return err
+		}
+	}
+	m, err := loadModel(path)
+	if err != nil {
+		return err
+	}
+	if *saveDir != "" {
+		if err := os.MkdirAll(*saveDir, 0o755); err != nil {
+			return err
+		}
+	}
+	r := restore.New(m, &cpu.Backend{})
+	defer r.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	nSteps := *steps
+	if nSteps == 0 {
+		nSteps = m.Cfg.DefaultSteps
+	}
+	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: nSteps, Seed: *seed, MaxSide: *maxSide,
+		PSNRCap: metrics.PSNRCap, Metric: "BasicSR Y-channel PSNR (dB) / SSIM on 8-bit images, no border crop", Photos: names}
+	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: 1, Equalize: restore.EqualizeAuto}
+	start := time.Now()
+	for i, name := range names {
+		data, err := os.ReadFile(filepath.Join(*photosDir, name))
+		if err != nil {
+			return err
+		}
+		clean, _, err := imageio.DecodeBytes(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		clean = degrade.Downscale(clean, *maxSide)
+		clean.Alpha = nil // scores are on colour; photos are opaque anyway
+		quantize8(clean)
+		if clean.W < 11 || clean.H < 11 {
+			return fmt.Errorf("%s: %dx%d is too small for SSIM (11x11 window)", name, clean.W, clean.H)
+		}
+		for _, task := range tasks {
+			t0 := time.Now()
+			deg, _, err := degrade.Apply(clean, task, evalSeed(*seed, i))
+			if err != nil {
+				return err
+			}
+			quantize8(deg) // the degraded photo as a file would hold it
+			out, err := r.Restore(ctx, deg, opt)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", name, task, err)
+			}
+			s := evalScore{Photo: name, Task: string(task)}
+			eq := restore.ShouldEqualize(deg)
+			s.Equalized = &eq
+			if s.PSNRIn, err = metrics.PSNR(deg, clean); err != nil {
+				return err
+			}
+			s.PSNROut, _ = metrics.PSNR(out, clean)
+			s.SSIMIn, _ = metrics.SSIM(deg, clean)
+			s.SSIMOut, _ = metrics.SSIM(out, clean)
+			s.PSNRIn, s.PSNROut = metrics.Capped(s.PSNRIn), metrics.Capped(s.PSNROut)
+			s.PSNRGain, s.SSIMGain = s.PSNROut-s.PSNRIn, s.SSIMOut-s.SSIMIn
+			s.Seconds = round3(time.Since(t0).Seconds())
+			rep.PerPhoto = append(rep.PerPhoto, s)
+			if !*quiet {
+				fmt.Fprintf(stderr, "eval %d/%d %-22s %-8s PSNR %6.2f -> %6.2f  SSIM %.4f -> %.4f  (%.1fs)\n",
+					i+1, len(names), name, task, s.PSNRIn, s.PSNROut, s.SSIMIn, s.SSIMOut, s.Seconds)
+			}
+			if *saveDir != "" {
+				base := strings.TrimSuffix(name, filepath.Ext(name))
+				for _, f := range []struct {
+					suffix string
+					img    *imageio.Image
+				}{{"clean", clean}, {string(task) + "-in", deg}, {string(task) + "-out", out}} {
+					if f.suffix == "clean" && task != tasks[0] {
+						continue
+					}
+					if err := writePNG(filepath.Join(*saveDir, base+"-"+f.suffix+".png"), f.img); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	rep.Seconds = round3(time.Since(start).Seconds())
+	rep.Tasks, rep.Average = summarize(rep.PerPhoto, tasks)
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(stdout, "model   %s (%s, %d steps, noise scale 1, seed %d, equalize auto)\n", rep.Model, rep.ModelName, rep.Steps, rep.Seed)
+	fmt.Fprintf(stdout, "photos  %d from %s (long side <= %d), %s\n", len(names), *photosDir, *maxSide, rep.Metric)
+	fmt.Fprintf(stdout, "        PSNR capped at %g dB per image (identical images)\n\n", metrics.PSNRCap)
+	fmt.Fprintf(stdout, "%-9s %4s  %8s %8s %7s  %7s %7s %8s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "gain")
+	for _, s := range append(rep.Tasks, rep.Average) {
+		fmt.Fprintf(stdout, "%-9s %4d  %8.2f %8.2f %+7.2f  %7.4f %7.4f %+8.4f\n", s.Task, s.N, s.PSNRIn, s.PSNROut, s.PSNRGain, s.SSIMIn, s.SSIMOut, s.SSIMGain)
+	}
+	fmt.Fprintf(stdout, "\n%d restorations in %s\n", len(rep.PerPhoto), time.Duration(rep.Seconds*float64(time.Second)).Round(100*time.Millisecond))
+	return nil
+}
+
+// summarize averages the per-photo scores per task (in the order given) and
+// over every (photo, task) pair.
+func summarize(per []evalScore, tasks []degrade.Task) ([]evalScore, evalScore) {
+	mean := func(name string, keep func(evalScore) bool) evalScore {
+		out := evalScore{Task: name}
+		for _, s := range per {
+			if keep(s) {
+				out.N++
+				out.PSNRIn += s.PSNRIn
+				out.PSNROut += s.PSNROut
+				out.SSIMIn += s.SSIMIn
+				out.SSIMOut += s.SSIMOut
+			}
+		}
+		if out.N > 0 {
+			k := float64(out.N)
+			out.PSNRIn, out.PSNROut, out.SSIMIn, out.SSIMOut = out.PSNRIn/k, out.PSNROut/k, out.SSIMIn/k, out.SSIMOut/k
+		}
+		out.PSNRGain, out.SSIMGain = out.PSNROut-out.PSNRIn, out.SSIMOut-out.SSIMIn
+		return out
+	}
+	var rows []evalScore
+	for _, t := range tasks {
+		rows = append(rows, mean(string(t), func(s evalScore) bool { return s.Task == string(t) }))
+	}
+	return rows, mean("average", func(evalScore) bool { return true })
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func writePNG(path string, img *imageio.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := imageio.Encode(f, img, "png", 8, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

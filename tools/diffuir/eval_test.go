@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/weights"
+)
+
+// evalFixtures writes a random-weight Tiny pack and two small generated
+// photos (one of them too wide for --max-side 40, so it gets downscaled).
+func evalFixtures(t *testing.T) (pack, photos string) {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := weights.Marshal(weights.Tiny, model.RandomWeights(weights.Tiny, 11, weights.F16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack = filepath.Join(dir, "tiny.duir")
+	if err := os.WriteFile(pack, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	photos = filepath.Join(dir, "photos")
+	if err := os.Mkdir(photos, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, sz := range [][2]int{{36, 28}, {60, 24}} {
+		img := image.NewNRGBA(image.Rect(0, 0, sz[0], sz[1]))
+		for y := range sz[1] {
+			for x := range sz[0] {
+				img.Set(x, y, color.NRGBA{uint8(40 + 5*x + 30*k), uint8(60 + 6*y), uint8(120 + (x*y)%90), 255})
+			}
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(photos, []string{"a.png", "b.png"}[k]), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// not a photo: ignored
+	if err := os.WriteFile(filepath.Join(photos, "README.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return pack, photos
+}
+
+func evalCLI(args ...string) (int, string, string) {
+	var o, e bytes.Buffer
+	code := run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestEvalText(t *testing.T) {
+	pack, photos := evalFixtures(t)
+	code, out, errs := evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"haze ", "lowlight ", "rain ", "snow ", "blur ", "average ", "PSNR in", "10 restorations"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	n := 0
+	for _, l := range strings.Split(errs, "\n") {
+		if strings.HasPrefix(l, "eval ") {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Errorf("%d progress lines, want 10:\n%s", n, errs)
+	}
+}
+
+func TestEvalJSON(t *testing.T) {
+	pack, photos := evalFixtures(t)
+	dir := t.TempDir()
+	args := []string{"eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--json",
+		"--tasks", "rain,haze", "--seed", "7", "--quiet", "--save", dir}
+	code, out, errs := evalCLI(args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if errs != "" {
+		t.Errorf("--quiet printed: %s", errs)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if rep.Steps != 1 || rep.Seed != 7 || len(rep.Photos) != 2 || len(rep.Tasks) != 2 || rep.Tasks[0].Task != "rain" ||
+		len(rep.PerPhoto) != 4 || rep.Average.N != 4 || rep.Tasks[1].N != 2 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, s := range append(rep.PerPhoto, rep.Average) {
+		for _, v := range []float64{s.PSNRIn, s.PSNROut, s.SSIMIn, s.SSIMOut} {
+			if math.IsNaN(v) || v <= -1 || v > 100 {
+				t.Errorf("score out of range: %+v", s)
+			}
+		}
+		if math.Abs(s.PSNRGain-(s.PSNROut-s.PSNRIn)) > 1e-9 {
+			t.Errorf("gain: %+v", s)
+		}
+	}
+	// Repeatable: same seed, same numbers.
+	code, out2, _ := evalCLI(args...)
+	var rep2 evalReport
+	if code != 0 || json.Unmarshal([]byte(out2), &rep2) != nil || !sameScores(rep2.Average, rep.Average) {
+		t.Errorf("second run differs: %+v vs %+v", rep2.Average, rep.Average)
+	}
+	// --save wrote clean, degraded and restored images (b.png downscaled to 40x16).
+	for _, f := range []string{"a-clean.png", "a-rain-in.png", "a-haze-out.png", "b-rain-out.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "b-clean.png"))
+	if cfg, err := png.DecodeConfig(bytes.NewReader(data)); err != nil || cfg.Width != 40 || cfg.Height != 16 {
+		t.Errorf("b-clean.png: %+v %v, want 40x16", cfg, err)
+	}
+}
+
+func sameScores(a, b evalScore) bool {
+	a.Seconds, b.Seconds = 0, 0
+	return a.PSNRIn == b.PSNRIn && a.PSNROut == b.PSNROut && a.SSIMIn == b.SSIMIn && a.SSIMOut == b.SSIMOut
+}
+
+func TestEvalErrors(t *testing.T) {
+	pack, photos := evalFixtures(t)
+	old := defaultPackCandidates
+	defer func() { defaultPackCandidates = old }()
+	defaultPackCandidates = func() []string { return []string{filepath.Join(t.TempDir(), "models", defaultPackName)} }
+
+	code, _, errs := evalCLI("eval", "--photos", photos)
+	if code != 1 || !strings.Contains(errs, "no bundled default model") {
+		t.Errorf("no model: exit %d, %s", code, errs)
+	}
+	// The default pack is used when present.
+	defaultPackCandidates = func() []string { return []string{"/nonexistent/x.duir", pack} }
+	code, out, errs := evalCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "24", "--tasks", "blur", "--limit", "1")
+	if code != 0 || !strings.Contains(out, pack) || !strings.Contains(out, "1 restorations") {
+		t.Errorf("default pack: exit %d\n%s%s", code, out, errs)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"eval"}, 2, "usage"},
+		{[]string{"eval", "--photos", photos, "--tasks", "fog"}, 2, "unknown task"},
+		{[]string{"eval", "--photos", t.TempDir(), "--model", pack}, 1, "no photos"},
+		{[]string{"eval", "--photos", photos, "--model", pack, "--max-side", "8"}, 1, "too small for SSIM"},
+		{[]string{"eval", "--photos", photos, "--model", "/nonexistent.duir"}, 1, "load model"},
+	} {
+		code, _, errs := evalCLI(c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d (want %d), %q lacks %q", c.args, code, c.code, errs, c.want)
+		}
+	}
+}

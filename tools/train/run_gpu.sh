@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Train on one H100 for a 15-minute device budget, in three steps.
+#
+#  1. here:     tools/train/run_gpu.sh prepare [CHECKPOINT]
+#     Builds a static mkshard (the device image has PyTorch but no Go) into data/gpu/ and checks
+#     that data/photos/train is fetched. With CHECKPOINT (e.g. the newest ckpt-*.pt of the CPU
+#     run) the GPU run resumes from it instead of starting fresh. Carried: data/gpu (~6 MB, +15 MB
+#     with a checkpoint) and data/photos/train (~25 MB): well inside the 64 MiB a call may carry.
+#     If data/gpu/train.shard exists (made here, carried along), it is used as is instead.
+#
+#  2. device:   the device tool's run, e.g.
+#       run(command="bash tools/train/run_gpu.sh device", carry=["data/gpu", "data/photos/train"],
+#           timeout_s=600)
+#     On the machine: makes the shard with 16 workers (PATCHES pairs of SIZE px, ~30 s), trains
+#     with --device cuda --amp bf16 for BUDGET seconds, and leaves in $OUT: ckpt-STEP.pt (resume
+#     state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB), loss.csv and train.log.
+#     BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command may run.
+#
+#  3. here:     tools/train/run_gpu.sh finish DIR      (DIR = the files_at folder the run returned)
+#     Copies the results into data/runs/tiny-gpu/ and converts them into
+#     data/runs/tiny-gpu/diffuir-tiny.duir (from ckpt-*.pt, or ema.pt if the checkpoint did not
+#     come back), then prints the eval command.
+#
+# Settings for the device step (environment): PATCHES [40000] SIZE [128] SEED [2] CROP [128]
+# BATCH [60] LR [2e-4] BUDGET [420] SAVE_EVERY [2000] DEVICE [cuda] WORKERS [16] THREADS [8].
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+cd "$REPO"
+GPU="$REPO/data/gpu"
+
+case "${1:-}" in
+prepare)
+	mkdir -p "$GPU"
+	"$REPO/tools/data/fetch_photos.sh"
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags="-s -w" -o "$GPU/mkshard" ./tools/train/mkshard
+	rm -rf "$GPU/init"
+	if [ -n "${2:-}" ]; then
+		mkdir -p "$GPU/init"
+		cp "$2" "$GPU/init/$(basename "$2")"
+	fi
+	du -sh "$GPU" "$REPO/data/photos/train"
+	echo "ready: run(command=\"bash tools/train/run_gpu.sh device\", carry=[\"data/gpu\", \"data/photos/train\"], timeout_s=600)"
+	;;
+device)
+	OUT="${OUT:?run this through the device tool (it sets OUT)}"
+	PATCHES="${PATCHES:-40000}"
+	SIZE="${SIZE:-128}"
+	SEED="${SEED:-2}"
+	CROP="${CROP:-128}"
+	BATCH="${BATCH:-60}"
+	LR="${LR:-2e-4}"
+	BUDGET="${BUDGET:-420}"
+	SAVE_EVERY="${SAVE_EVERY:-2000}"
+	DEVICE="${DEVICE:-cuda}"
+	WORKERS="${WORKERS:-16}"
+	THREADS="${THREADS:-8}"
+	PY="${PY:-python3}"
+	RUN="${RUN_DIR:-/tmp/diffuir-run}"
+	export PYTHONUNBUFFERED=1
+	log="$OUT/train.log"
+	{
+		date -u +%FT%TZ
+		nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
+		"$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
+	} 2>&1 | tee "$log"
+	mkdir -p "$RUN"
+	if [ -d "$GPU/init" ]; then cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true; fi
+	SHARD="$GPU/train.shard"
+	if [ ! -f "$SHARD" ]; then
+		SHARD=/tmp/diffuir-train.shard
+		"$GPU/mkshard" --photos data/photos/train --out "$SHARD" --patches "$PATCHES" --size "$SIZE" \
+			--seed "$SEED" --per-image 16 --workers "$WORKERS" 2>&1 | tail -n 2 | tee -a "$log"
+	fi
+	set +e
+	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
+		--lr "$LR" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
+		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" "${@:2}" 2>&1 | tee -a "$log"
+	status=${PIPESTATUS[0]}
+	set -e
+	last="$(ls "$RUN"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"
+	[ -n "$last" ] && cp "$last" "$OUT/"
+	cp "$RUN/loss.csv" "$OUT/" 2>/dev/null || true
+	ls -la "$OUT"
+	exit "$status"
+	;;
+finish)
+	src="${2:?usage: run_gpu.sh finish DIR}"
+	dst="${RUN:-$REPO/data/runs/tiny-gpu}"
+	mkdir -p "$dst"
+	cp "$src"/* "$dst/"
+	ck="$(ls "$dst"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"
+	[ -n "$ck" ] || ck="$dst/ema.pt"
+	go run ./tools/diffuir convert "$ck" -o "$dst/diffuir-tiny.duir" --name diffuir-tiny
+	echo "pack: $dst/diffuir-tiny.duir"
+	echo "score: go run ./tools/diffuir eval --photos data/photos/eval --model $dst/diffuir-tiny.duir"
+	echo "resume on the CPU: cp $ck data/runs/tiny-cpu/ && tools/train/run_cpu.sh"
+	;;
+*)
+	sed -n '2,27p' "$0"
+	exit 2
+	;;
+esac

@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""Train DiffUIR weights of our own on a shard made by tools/train/mkshard.
+
+    /usr/bin/python3 tools/train/train.py --shard data/shards/train96.shard \
+        --run-dir data/runs/tiny --size tiny --crop 64 --batch 10 --threads 2 --max-seconds 7200
+
+The network is tools/pyref/diffuir_ref.py's UNet (the authors' state_dict
+layout). The objective is the authors' (docs: diffuir-spec.md, "Training
+recipe"), with x in [-1, 1]:
+
+    t ~ U{0..999};  res = x_in - x_0;  eps ~ N(0, 1)
+    x_t  = x_0 + abar_t * res + bbar_t * eps - dbar_t * x_in
+    loss = L1(UNet(cat(x_t, x_in), abar_t * 1000), res)
+
+Adam (lr 8e-5, betas 0.9/0.99), gradient-norm clip 1.0, EMA 0.995 (updated
+every 10 steps after step 100 with ema_pytorch's warm-up, decay
+1 - (1 + e)^(-2/3) capped at 0.995, e = steps since 100). Every batch mixes the
+degradation types: slot j of a batch draws from task (r + j) mod T, r random
+per batch, so a batch of B >= 5 holds every task (use B a multiple of 5 for an
+even mix). Random crops (--crop <= the shard's patch size) and horizontal
+flips. The degraded inputs were equalized by mkshard exactly where the
+runtime's Equalize auto would equalize.
+
+Runs are resumable: the run directory holds ckpt-STEP.pt files (the last
+--keep), written every --save-every steps, at the end, and on SIGTERM/SIGINT;
+a new invocation with the same --run-dir continues from the newest one
+(weights, EMA, Adam state, step, random-number state). Each checkpoint is in
+the authors' Trainer layout {'step','model','opt0','ema','scaler'} (plus a
+'diffuir_train' entry with the resume state), so `diffuir convert` reads it
+directly. At the end the newest checkpoint is exported to
+RUN_DIR/diffuir-SIZE.duir with `go run ./tools/diffuir convert` (--no-export
+skips this, e.g. on a machine without Go).
+
+loss.csv gets one row per --log-every steps: step, mean loss over the
+interval, mean loss per task (empty when a task was absent), learning rate,
+seconds of training so far (all invocations), steps per second.
+
+Learning rate: the authors' 8e-5 is tuned for 300k-step GPU runs; a short CPU
+run learns faster with about 2e-4 (--lr 2e-4), which is what run_cpu.sh uses.
+
+Works with PyTorch 1.13 (Debian, CPU) and 2.x (CUDA; --amp bf16 for speed).
+"""
+
+import argparse
+import copy
+import glob
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+# OpenMP threads that spin while waiting make every step 5-10x slower when the
+# machine is shared (measured here: 2 threads, batch 4 at 64x64 on a loaded
+# 2-core box: 7-11 s/step spinning, 0.9-1.2 s/step passive). Must be set
+# before torch loads libgomp; an explicit setting in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tools", "pyref"))
+import diffuir_ref as ref  # noqa: E402
+
+TASKS = ["haze", "lowlight", "rain", "snow", "blur"]
+
+
+# --------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------
+
+class Shard:
+    """A mkshard file: clean/degraded uint8 NCHW patches, task ids, flags."""
+
+    def __init__(self, path, device):
+        with open(path, "rb") as f:
+            pre = f.read(16)
+            if pre[:8] != b"DUIRSHRD":
+                raise SystemExit(f"{path}: not a mkshard shard (bad magic)")
+            version, hlen = struct.unpack("<II", pre[8:16])
+            if version != 1:
+                raise SystemExit(f"{path}: shard version {version}, this script reads 1")
+            self.header = h = json.loads(f.read(hlen))
+        n, s, off = h["count"], h["size"], h["offsets"]
+        self.count, self.size = n, s
+
+        def arr(name, dtype, shape):
+            return np.memmap(path, dtype=dtype, mode="r", offset=off[name], shape=shape)
+
+        clean = arr("clean", np.uint8, (n, 3, s, s))
+        degraded = arr("degraded", np.uint8, (n, 3, s, s))
+        self.task = np.array(arr("task", np.uint8, (n,)))
+        self.flags = np.array(arr("flags", np.uint8, (n,)))
+        if device.type == "cpu":
+            # zero-copy views of the memory map (read-only: never written to)
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.clean = torch.from_numpy(clean)
+                self.degraded = torch.from_numpy(degraded)
+        else:  # the whole shard on the GPU: gathers and crops happen there
+            self.clean = torch.from_numpy(np.array(clean)).to(device)
+            self.degraded = torch.from_numpy(np.array(degraded)).to(device)
+        names = h["tasks"]
+        self.task_names = names
+        self.by_task = [torch.from_numpy(np.nonzero(self.task == k)[0]) for k in range(len(names))]
+        self.present = [k for k in range(len(names)) if len(self.by_task[k])]
+        if not self.present:
+            raise SystemExit(f"{path}: empty shard")
+
+    def describe(self):
+        counts = {self.task_names[k]: int(len(self.by_task[k])) for k in self.present}
+        return (f"{self.count} pairs of {self.size}x{self.size}, tasks {counts}, "
+                f"{int((self.flags & 1).sum())} inputs equalized, {len(self.header['photos'])} photos")
+
+    def batch(self, b, crop, gen, device):
+        """(x0, x_in) in [-1, 1], shapes (b,3,crop,crop), and task ids (b,)."""
+        t = len(self.present)
+        rot = int(torch.randint(t, (1,), generator=gen))
+        tasks = torch.tensor([self.present[(rot + j) % t] for j in range(b)])
+        idx = torch.stack([self.by_task[k][int(torch.randint(len(self.by_task[k]), (1,), generator=gen))]
+                           for k in tasks.tolist()])
+        s = self.size
+        oy = torch.randint(s - crop + 1, (b,), generator=gen)
+        ox = torch.randint(s - crop + 1, (b,), generator=gen)
+        flip = torch.rand(b, generator=gen) < 0.5
+        ar = torch.arange(crop)
+        rows = oy[:, None] + ar[None, :]
+        cols = torch.where(flip[:, None], ox[:, None] + crop - 1 - ar[None, :], ox[:, None] + ar[None, :])
+        ii = idx[:, None, None, None]
+        cc = torch.arange(3)[None, :, None, None]
+        rr = rows[:, None, :, None]
+        kk = cols[:, None, None, :]
+        dev = self.clean.device
+        ii, cc, rr, kk = (v.to(dev) for v in (ii, cc, rr, kk))
+        x0 = self.clean[ii, cc, rr, kk]
+        xin = self.degraded[ii, cc, rr, kk]
+        to = lambda u: (u.to(device=device, dtype=torch.float32) / 255.0) * 2 - 1  # noqa: E731
+        return to(x0), to(xin), tasks
+
+
+# --------------------------------------------------------------------------------------
+# EMA (ema_pytorch semantics: update_every, update_after_step, power warm-up)
+# --------------------------------------------------------------------------------------
+
+class EMA:
+    def __init__(self, model, beta=0.995, update_every=10, update_after_step=100, inv_gamma=1.0, power=2 / 3):
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.beta, self.update_every, self.update_after_step = beta, update_every, update_after_step
+        self.inv_gamma, self.power = inv_gamma, power
+        self.step = 0
+
+    def decay(self):
+        epoch = max(self.step - self.update_after_step - 1, 0)
+        if epoch <= 0:
+            return 0.0
+        value = 1 - (1 + epoch / self.inv_gamma) ** -self.power
+        return min(max(value, 0.0), self.beta)
+
+    @torch.no_grad()
+    def update(self, model):
+        self.step += 1
+        if self.step % self.update_every != 0:
+            return
+        if self.step <= self.update_after_step:
+            for e, p in zip(self.model.parameters(), model.parameters()):
+                e.copy_(p)
+            return
+        d = self.decay()
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p, 1 - d)
+
+
+# --------------------------------------------------------------------------------------
+# checkpoints
+# --------------------------------------------------------------------------------------
+
+CKPT_RE = re.compile(r"ckpt-(\d+)\.pt$")
+
+
+def checkpoints(run_dir):
+    out = []
+    for p in glob.glob(os.path.join(run_dir, "ckpt-*.pt")):
+        m = CKPT_RE.search(p)
+        if m:
+            out.append((int(m.group(1)), p))
+    return sorted(out)
+
+
+def trainer_dict(step, unet, ema, opt, extra):
+    """The authors' Trainer.save() layout (+ our resume state)."""
+    holder = ref.Holder(unet)
+    ema_holder = ref.Holder(ema.model)
+    ema_sd = {"initted": torch.tensor([1.0]), "step": torch.tensor([ema.step])}
+    for k, v in ema_holder.state_dict().items():
+        ema_sd["ema_model." + k] = v.detach().cpu().clone()
+    return {
+        "step": step,
+        "model": {k: v.detach().cpu().clone() for k, v in holder.state_dict().items()},
+        "opt0": opt.state_dict(),
+        "ema": ema_sd,
+        "scaler": None,
+        "diffuir_train": extra,
+    }
+
+
+def save_checkpoint(run_dir, step, unet, ema, opt, extra, keep):
+    path = os.path.join(run_dir, f"ckpt-{step:07d}.pt")
+    tmp = path + ".tmp"
+    torch.save(trainer_dict(step, unet, ema, opt, extra), tmp)
+    os.replace(tmp, path)
+    for _, old in checkpoints(run_dir)[:-keep]:
+        os.remove(old)
+    return path
+
+
+def load_state(path):
+    """Loads one of our own checkpoints. torch 1.13's weights_only unpickler
+    rejects plain Python floats (pickle opcode BINFLOAT), so fall back to the
+    full unpickler there: these files come from this run directory."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 (UnpicklingError on 1.13, TypeError on older)
+        return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def export_pack(ckpt, run_dir, size, go):
+    out = os.path.join(run_dir, f"diffuir-{size}.duir")
+    cmd = [go, "run", "./tools/diffuir", "convert", ckpt, "-o", out, "--name", f"diffuir-{size}"]
+    print("export:", " ".join(cmd), flush=True)
+    r = subprocess.run(cmd, cwd=REPO)
+    if r.returncode != 0:
+        print(f"export failed (exit {r.returncode}); convert {ckpt} by hand", flush=True)
+        return None
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shard", required=True, help="shard written by tools/train/mkshard")
+    ap.add_argument("--run-dir", default=os.path.join(REPO, "data", "runs", "tiny"),
+                    help="checkpoints, loss.csv and the exported pack (resumes from the newest checkpoint here)")
+    ap.add_argument("--size", default="tiny", choices=sorted(ref.SIZES), help="model size")
+    ap.add_argument("--crop", type=int, default=0, help="training crop (default: the shard's patch size)")
+    ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--lr", type=float, default=8e-5, help="Adam learning rate (authors: 8e-5; short CPU runs: 2e-4)")
+    ap.add_argument("--grad-clip", type=float, default=1.0)
+    ap.add_argument("--ema-decay", type=float, default=0.995)
+    ap.add_argument("--ema-every", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=0, help="stop at this total step count (0: no limit)")
+    ap.add_argument("--max-seconds", type=float, default=0, help="stop after this many seconds in this invocation (0: none)")
+    ap.add_argument("--save-every", type=int, default=200)
+    ap.add_argument("--keep", type=int, default=3, help="checkpoints kept")
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--amp", default="none", choices=["none", "bf16"], help="autocast precision on CUDA")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--noise-mult", type=float, default=1.0,
+                    help="multiplies the bbar_t*eps term (1 = the spec's recipe)")
+    ap.add_argument("--no-export", action="store_true", help="do not convert the final checkpoint to a .duir pack")
+    ap.add_argument("--export-pt", default="",
+                    help="also write the final EMA weights alone, Trainer layout {'step','ema'} (~3.6 MB for Tiny), here")
+    ap.add_argument("--go", default="go", help="go command used for the export")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.run_dir, exist_ok=True)
+    shard = Shard(args.shard, device)
+    crop = args.crop or shard.size
+    if crop > shard.size or crop % 16:
+        raise SystemExit(f"--crop {crop}: want a multiple of 16 no larger than the shard's {shard.size}")
+    print(f"shard {args.shard}: {shard.describe()}", flush=True)
+
+    torch.manual_seed(args.seed)
+    unet = ref.build_unet(args.size).to(device)
+    ema = EMA(unet, beta=args.ema_decay, update_every=args.ema_every)
+    opt = torch.optim.Adam(unet.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    gen = torch.Generator().manual_seed(args.seed)
+    dgen = torch.Generator(device=device).manual_seed(args.seed + 1)
+
+    sched = ref.make_schedules()
+    ac = sched["alphas_cumsum"].to(device)
+    bc = sched["betas_cumsum"].to(device)
+    dc = sched["delta_cumsum"].to(device)
+
+    step, seconds_before = 0, 0.0
+    found = checkpoints(args.run_dir)
+    if found:
+        last_step, path = found[-1]
+        st = load_state(path)
+        ref.Holder(unet).load_state_dict(st["model"])
+        ema_holder = ref.Holder(ema.model)
+        ema_holder.load_state_dict({k[len("ema_model."):]: v for k, v in st["ema"].items() if k.startswith("ema_model.")})
+        ema.step = int(st["ema"]["step"].item())
+        opt.load_state_dict(st["opt0"])
+        for g in opt.param_groups:
+            g["lr"] = args.lr  # an explicit --lr wins over the saved one
+        step = int(st["step"])
+        tr = st.get("diffuir_train") or {}
+        seconds_before = float(tr.get("seconds", 0.0))
+        if "gen" in tr:
+            gen.set_state(tr["gen"])
+        if "dgen" in tr and tr.get("device") == device.type:
+            dgen.set_state(tr["dgen"])
+        print(f"resumed from {path} at step {step} ({seconds_before:.0f} s trained before)", flush=True)
+        ema.model.to(device)
+    else:
+        print(f"new run in {args.run_dir}: {args.size}, {sum(p.numel() for p in unet.parameters())} parameters", flush=True)
+
+    # loss.csv: drop rows newer than the checkpoint we resumed from
+    log_path = os.path.join(args.run_dir, "loss.csv")
+    cols = ["step", "loss"] + TASKS + ["lr", "seconds", "steps_per_s"]
+    rows = []
+    if os.path.exists(log_path):
+        with open(log_path) as f:
+            lines = f.read().splitlines()
+        rows = [ln for ln in lines[1:] if ln and int(ln.split(",")[0]) <= step]
+    with open(log_path, "w") as f:
+        f.write(",".join(cols) + "\n" + "".join(r + "\n" for r in rows))
+    logf = open(log_path, "a", buffering=1)
+
+    stop = {"sig": None}
+
+    def on_signal(signum, _frame):
+        stop["sig"] = signum
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def extra(elapsed):
+        return {"seconds": seconds_before + elapsed, "gen": gen.get_state(), "dgen": dgen.get_state().cpu(),
+                "device": device.type, "args": {k: v for k, v in vars(args).items()}, "shard": args.shard,
+                "shard_header": json.dumps({k: v for k, v in shard.header.items() if k != "photos"})}
+
+    amp = device.type == "cuda" and args.amp == "bf16"
+    unet.train()
+    t_start = time.time()
+    last_log_t, last_log_step = t_start, step
+    acc_loss, acc_n = 0.0, 0
+    acc_task = np.zeros(len(TASKS))
+    acc_task_n = np.zeros(len(TASKS))
+    last_saved = step if found else -1
+    reason = "done"
+    print(f"training: batch {args.batch} of {crop}x{crop}, lr {args.lr}, {args.threads} threads, device {device}"
+          + (", bf16 autocast" if amp else ""), flush=True)
+    while True:
+        if args.steps and step >= args.steps:
+            reason = f"reached step {args.steps}"
+            break
+        if args.max_seconds and time.time() - t_start >= args.max_seconds:
+            reason = f"time budget of {args.max_seconds:.0f} s used"
+            break
+        if stop["sig"] is not None:
+            reason = f"signal {stop['sig']}"
+            break
+        x0, xin, tasks = shard.batch(args.batch, crop, gen, device)
+        b = x0.shape[0]
+        t = torch.randint(0, ref.NUM_TIMESTEPS, (b,), generator=dgen, device=device)
+        noise = torch.randn(x0.shape, generator=dgen, device=device)
+        res = xin - x0
+        a = ac[t].view(b, 1, 1, 1)
+        xt = x0 + a * res + args.noise_mult * bc[t].view(b, 1, 1, 1) * noise - dc[t].view(b, 1, 1, 1) * xin
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+            out = unet(torch.cat([xt, xin], dim=1), ac[t] * ref.NUM_TIMESTEPS)
+        per = (out.float() - res).abs().mean(dim=(1, 2, 3))
+        loss = per.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if args.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(unet.parameters(), args.grad_clip)
+        opt.step()
+        ema.update(unet)
+        step += 1
+
+        per_c = per.detach().cpu().numpy()
+        acc_loss += float(per_c.mean())
+        acc_n += 1
+        for k, v in zip(tasks.tolist(), per_c):
+            acc_task[k] += v
+            acc_task_n[k] += 1
+        if step % args.log_every == 0:
+            now = time.time()
+            sps = (step - last_log_step) / max(now - last_log_t, 1e-9)
+            task_cols = [f"{acc_task[k] / acc_task_n[k]:.5f}" if acc_task_n[k] else "" for k in range(len(TASKS))]
+            logf.write(",".join([str(step), f"{acc_loss / acc_n:.5f}"] + task_cols +
+                                [f"{args.lr:g}", f"{seconds_before + now - t_start:.1f}", f"{sps:.4f}"]) + "\n")
+            print(f"step {step:7d}  loss {acc_loss / acc_n:.4f}  " +
+                  " ".join(f"{TASKS[k]} {c}" for k, c in enumerate(task_cols) if c) +
+                  f"  {1 / max(sps, 1e-9):.3f} s/step", flush=True)
+            last_log_t, last_log_step = now, step
+            acc_loss, acc_n = 0.0, 0
+            acc_task[:] = 0
+            acc_task_n[:] = 0
+        if args.save_every and step % args.save_every == 0:
+            save_checkpoint(args.run_dir, step, unet, ema, opt, extra(time.time() - t_start), args.keep)
+            last_saved = step
+
+    elapsed = time.time() - t_start
+    path = None
+    if step != last_saved and step > 0:
+        path = save_checkpoint(args.run_dir, step, unet, ema, opt, extra(elapsed), args.keep)
+    elif checkpoints(args.run_dir):
+        path = checkpoints(args.run_dir)[-1][1]
+    logf.close()
+    print(f"stopped ({reason}) at step {step} after {elapsed:.0f} s; checkpoint {path}", flush=True)
+    if args.export_pt and path:
+        st = load_state(path)
+        small = {"step": st["step"], "ema": st["ema"]}
+        torch.save(small, args.export_pt + ".tmp")
+        os.replace(args.export_pt + ".tmp", args.export_pt)
+        print(f"EMA weights {args.export_pt}", flush=True)
+    if path and not args.no_export:
+        pack = export_pack(path, args.run_dir, args.size, args.go)
+        if pack:
+            print(f"pack {pack}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
