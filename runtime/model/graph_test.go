@@ -10,15 +10,7 @@ import (
 
 func openRandom(t *testing.T, cfg weights.Config) *model.Model {
 	t.Helper()
-	b, err := weights.Marshal(cfg, model.RandomWeights(cfg, 1, weights.F16))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := weights.Open(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.FromPack(p)
+	m, err := model.FromTensors(cfg, model.RandomWeights(cfg, 1, weights.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

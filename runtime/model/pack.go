@@ -20,3 +20,17 @@ func FromPack(p *weights.Pack) (*Model, error) {
 	}
 	return New(p.Header.Config, packSource{p})
 }
+
+// FromTensors packs tensors for cfg and opens the result, exactly as a pack
+// read from disk would be; tests and benchmarks use it with RandomWeights.
+func FromTensors(cfg weights.Config, tensors []weights.Tensor) (*Model, error) {
+	b, err := weights.Marshal(cfg, tensors)
+	if err != nil {
+		return nil, err
+	}
+	p, err := weights.Open(b)
+	if err != nil {
+		return nil, err
+	}
+	return FromPack(p)
+}

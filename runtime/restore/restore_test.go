@@ -15,15 +15,7 @@ import (
 
 func tinyModel(t testing.TB) *model.Model {
 	t.Helper()
-	pack, err := weights.Marshal(weights.Tiny, model.RandomWeights(weights.Tiny, 1, weights.F16))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := weights.Open(pack)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.FromPack(p)
+	m, err := model.FromTensors(weights.Tiny, model.RandomWeights(weights.Tiny, 1, weights.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

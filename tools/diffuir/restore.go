@@ -168,6 +168,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	res, err := r.Restore(ctx, img, opt)
 	bar.finish()
+	peak := r.MemoryBytes() // the last program's: every tile of a run has the same size
 	if err != nil {
 		return err
 	}
@@ -197,8 +198,16 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s)\n", pos[0], *out, img.W, img.H, be.Name(), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s, %.1f MiB of %s memory)\n", pos[0], *out, img.W, img.H, r.Backend.Name(),
+		time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), memoryKind(r.Backend))
 	return nil
+}
+
+func memoryKind(be backend.Backend) string {
+	if _, ok := be.(*cpu.Backend); ok {
+		return "activation"
+	}
+	return "GPU"
 }
 
 // progressBar draws on a terminal and stays silent otherwise (logs, pipes).

@@ -40,15 +40,7 @@ func tinyModel(t testing.TB, seed uint64) *model.Model {
 		}
 		tensors = append(tensors, tt)
 	}
-	b, err := weights.Marshal(weights.Tiny, tensors)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := weights.Open(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.FromPack(p)
+	m, err := model.FromTensors(weights.Tiny, tensors)
 	if err != nil {
 		t.Fatal(err)
 	}
