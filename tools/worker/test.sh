@@ -21,7 +21,7 @@ trap cleanup EXIT
 # --- workerd
 # The platform binary itself (not node_modules/.bin/workerd, a Node wrapper),
 # so that $wd_pid is the runtime whose CPU time is measured below.
-find_workerd() { ls "$here"/.workerd/node_modules/@cloudflare/workerd-*/bin/workerd 2>/dev/null | head -1; }
+find_workerd() { ls "$here"/.workerd/node_modules/@cloudflare/workerd-*/bin/workerd 2>/dev/null | head -1 || true; }
 if [ -z "${WORKERD:-}" ]; then
   WORKERD=$(find_workerd)
   if [ -z "$WORKERD" ]; then
