@@ -50,14 +50,20 @@ func loadModel(path string) (*model.Model, error) {
 	return m, nil
 }
 
-// chooseBackend opens the requested backend. "auto" takes the GPU when an
-// adapter exists, else the CPU, and says which on stderr.
+// chooseBackend opens the requested backend. "auto" takes a hardware GPU
+// when one exists, else the CPU (a software Vulkan such as lavapipe is
+// several times slower than the CPU backend: docs/BENCHMARKS.md), and says
+// which on stderr.
 func chooseBackend(name string, stderr io.Writer) (backend.Backend, error) {
 	switch name {
 	case "cpu":
 		return &cpu.Backend{}, nil
 	case "gpu", "auto":
 		be, err := gpu.New(gpu.Options{})
+		if err == nil && name == "auto" && be.Software() {
+			err = fmt.Errorf("%s is a software rasterizer", be.Name())
+			be.Close()
+		}
 		if err == nil {
 			fmt.Fprintf(stderr, "backend: %s\n", be.Name())
 			return be, nil

@@ -158,6 +158,11 @@ func (b *Backend) Name() string {
 	return fmt.Sprintf("gpu: %s (%s)", name, strings.Join(extra, ", "))
 }
 
+// Software reports whether the adapter is a CPU implementation (lavapipe,
+// SwiftShader): there the CPU backend is usually faster, so "auto" callers
+// may prefer it.
+func (b *Backend) Software() bool { return b.info.DeviceType == gputypes.DeviceTypeCPU }
+
 // AdapterInfo describes the adapter in use.
 func (b *Backend) AdapterInfo() wgpu.AdapterInfo { return b.info }
 
