@@ -84,14 +84,9 @@ func (g *groupNorm) run(lo, hi int) {
 		dst := g.out[ci*g.n : (ci+1)*g.n]
 		switch {
 		case g.silu && g.res != nil:
-			r := g.res[ci*g.n : (ci+1)*g.n]
-			for i, v := range src {
-				dst[i] = silu(v*a+b) + r[i]
-			}
+			siluAffine(dst, src, g.res[ci*g.n:(ci+1)*g.n], a, b)
 		case g.silu:
-			for i, v := range src {
-				dst[i] = silu(v*a + b)
-			}
+			siluAffine(dst, src, nil, a, b)
 		default:
 			for i, v := range src {
 				dst[i] = v*a + b

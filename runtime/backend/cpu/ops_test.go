@@ -282,3 +282,33 @@ func BenchmarkAttentionOps(b *testing.B) {
 		})
 	}
 }
+
+// siluAffine must agree with the scalar silu everywhere, saturating ends
+// included, with and without the residual.
+func TestSiLUAffine(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{1, 15, 16, 17, 33, 100, 1665} {
+		src, res := randVec(r, n, 40), randVec(r, n, 1)
+		src[0] = 100
+		if n > 1 {
+			src[1] = -100
+		}
+		for _, withRes := range []bool{false, true} {
+			var rr []float32
+			if withRes {
+				rr = res
+			}
+			got := make([]float32, n)
+			siluAffine(got, src, rr, 0.7, -0.2)
+			for i, v := range src {
+				want := silu(v*0.7 - 0.2)
+				if withRes {
+					want += res[i]
+				}
+				if d := math.Abs(float64(got[i] - want)); d > 1e-5*(1+math.Abs(float64(want))) {
+					t.Fatalf("n=%d res=%v: [%d] silu(%v) = %v, want %v", n, withRes, i, v, got[i], want)
+				}
+			}
+		}
+	}
+}

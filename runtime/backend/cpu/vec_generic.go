@@ -23,3 +23,6 @@ func expSubAcc(x, m, s []float32) { expSubAccGeneric(x, m, s) }
 
 // maxOf returns the largest element of a non-empty x.
 func maxOf(x []float32) float32 { return maxOfGeneric(x) }
+
+// siluAffine sets dst[i] = silu(src[i]·a + b), plus res[i] when res is not nil.
+func siluAffine(dst, src, res []float32, a, b float32) { siluAffineGeneric(dst, src, res, a, b) }

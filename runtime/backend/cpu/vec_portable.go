@@ -122,3 +122,19 @@ func expSubAccGeneric(x, m, s []float32) {
 		s[i] += e
 	}
 }
+
+// siluAffineGeneric sets dst[i] = silu(src[i]·a + b) (+ res[i] when res is
+// not nil).
+func siluAffineGeneric(dst, src, res []float32, a, b float32) {
+	src = src[:len(dst)]
+	if res != nil {
+		res = res[:len(dst)]
+		for i, v := range src {
+			dst[i] = silu(v*a+b) + res[i]
+		}
+		return
+	}
+	for i, v := range src {
+		dst[i] = silu(v*a + b)
+	}
+}

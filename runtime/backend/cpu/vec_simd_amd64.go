@@ -399,3 +399,74 @@ func expSub256(x []float32, m float32) float32 {
 	}
 	return s
 }
+
+// siluAffine sets dst[i] = silu(src[i]·a + b), plus res[i] when res is not nil.
+func siluAffine(dst, src, res []float32, a, b float32) {
+	n := len(dst)
+	if len(src) < n || (res != nil && len(res) < n) {
+		panic("siluAffine: short input")
+	}
+	i := 0
+	if vecLevel == 2 {
+		i = siluAffine512(dst, src, res, a, b)
+	}
+	siluAffineGeneric(dst[i:], src[i:], tail(res, i), a, b)
+}
+
+func tail(s []float32, i int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[i:]
+}
+
+// siluAffine512 handles whole vectors of 16 and returns how many it did.
+// silu(v) = v / (1 + exp(-v)), with exp's argument clamped to [-87.3, 88]
+// so the exponent bits stay in range (the result is then v/(1+huge) ≈ 0,
+// or v/(1+tiny) ≈ v, as the scalar code gives).
+func siluAffine512(dst, src, res []float32, a, b float32) int {
+	n := len(dst) / 16 * 16
+	if n == 0 {
+		return 0
+	}
+	pd, ps := unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src))
+	var pr unsafe.Pointer
+	if res != nil {
+		pr = unsafe.Pointer(unsafe.SliceData(res))
+	}
+	av, bv := archsimd.BroadcastFloat32x16(a), archsimd.BroadcastFloat32x16(b)
+	lo, hi := archsimd.BroadcastFloat32x16(-87.3), archsimd.BroadcastFloat32x16(88)
+	l2e := archsimd.BroadcastFloat32x16(1.44269504088896341)
+	c1 := archsimd.BroadcastFloat32x16(-0.693359375)
+	c2 := archsimd.BroadcastFloat32x16(2.12194440e-4)
+	p0 := archsimd.BroadcastFloat32x16(1.9875691500e-4)
+	p1 := archsimd.BroadcastFloat32x16(1.3981999507e-3)
+	p2 := archsimd.BroadcastFloat32x16(8.3334519073e-3)
+	p3 := archsimd.BroadcastFloat32x16(4.1665795894e-2)
+	p4 := archsimd.BroadcastFloat32x16(1.6666665459e-1)
+	p5 := archsimd.BroadcastFloat32x16(5.0000001201e-1)
+	one := archsimd.BroadcastFloat32x16(1)
+	zero := archsimd.BroadcastFloat32x16(0)
+	bias := archsimd.BroadcastInt32x16(127)
+	for i := 0; i < n; i += 16 {
+		v := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, 4*i))).MulAdd(av, bv)
+		x := zero.Sub(v).Max(lo).Min(hi) // exp's argument, -v
+		ni := x.Mul(l2e).ConvertToInt32()
+		nf := ni.ConvertToFloat32()
+		r := nf.MulAdd(c1, x)
+		r = nf.MulAdd(c2, r)
+		p := p0.MulAdd(r, p1)
+		p = p.MulAdd(r, p2)
+		p = p.MulAdd(r, p3)
+		p = p.MulAdd(r, p4)
+		p = p.MulAdd(r, p5)
+		e := p.Mul(r).MulAdd(r, r.Add(one)).Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x16())
+		y := v.Div(e.Add(one))
+		if pr != nil {
+			y = y.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pr, 4*i))))
+		}
+		y.Store((*[16]float32)(unsafe.Add(pd, 4*i)))
+	}
+	archsimd.ClearAVXUpperBits()
+	return n
+}
