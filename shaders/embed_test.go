@@ -17,6 +17,7 @@ var modules = [][]string{
 	{"layernorm.wgsl"},
 	{"linear_attention.wgsl"},
 	{"attention.wgsl"},
+	{"sampler.wgsl"},
 }
 
 // TestCompile translates every shader to SPIR-V with naga, the compiler the

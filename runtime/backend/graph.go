@@ -183,3 +183,17 @@ type Program interface {
 	MemoryBytes() int64
 	Close() error
 }
+
+// Stepper is implemented by programs that keep the sampler state on the
+// device, so a step uploads only the time vector and three scalars.
+type Stepper interface {
+	// Begin uploads x_in and the starting x (both 3×h×w, unpadded, h×w ≤
+	// the graph's padded size) and pads x_in into the input's channels 3..5.
+	Begin(xin, x []float32, h, w int) error
+	// Step pads x into the input's channels 0..2, runs the UNet, and
+	// updates x in place on the device: alpha/delta as sampler.Step, last
+	// selects the final form.
+	Step(time []float32, alpha, delta float32, last bool) error
+	// Result reads x (3×h×w) back.
+	Result(x []float32) error
+}

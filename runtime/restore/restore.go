@@ -298,12 +298,7 @@ func (r *Restorer) restoreTile(ctx context.Context, xin []float32, reg Region, s
 	}
 	n, pn := h*w, ph*pw
 	x := make([]float32, 3*n)
-	rr := make([]float32, 3*n)
-	in := make([]float32, 6*pn)
-	out := make([]float32, 3*pn)
 	tv := make([]float32, r.Model.TimeLen())
-	// x_in's half of the network input is the same for every step.
-	ref.ReflectPad(in[3*pn:], xin, 3, h, w, ph-h, pw-w)
 	r.sched.Init(x, xin, nil, 0)
 	if opt.NoiseScale != 0 {
 		ns := float32(0.1) * opt.NoiseScale // sqrt(sampler.SumScale)
@@ -315,6 +310,20 @@ func (r *Restorer) restoreTile(ctx context.Context, xin []float32, reg Region, s
 			}
 		}
 	}
+	if sp, ok := prog.(backend.Stepper); ok {
+		if err := r.stepOnDevice(ctx, sp, x, xin, h, w, steps, opt, tileIdx, tiles); err != nil {
+			return nil, err
+		}
+		for i, v := range x {
+			x[i] = min(max((v+1)/2, 0), 1)
+		}
+		return x, nil
+	}
+	rr := make([]float32, 3*n)
+	in := make([]float32, 6*pn)
+	out := make([]float32, 3*pn)
+	// x_in's half of the network input is the same for every step.
+	ref.ReflectPad(in[3*pn:], xin, 3, h, w, ph-h, pw-w)
 	for i, st := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("restore: %w", err)
@@ -334,4 +343,31 @@ func (r *Restorer) restoreTile(ctx context.Context, xin []float32, reg Region, s
 		x[i] = min(max((v+1)/2, 0), 1)
 	}
 	return x, nil
+}
+
+// stepOnDevice runs the sampler loop on a program that keeps x on the
+// device: each step uploads only the time vector and the step's scalars.
+// Steps are submitted without waiting, so Progress reports a submitted
+// step (the GPU may still be working on it); Result waits for them all.
+func (r *Restorer) stepOnDevice(ctx context.Context, sp backend.Stepper, x, xin []float32, h, w int, steps []sampler.Step, opt Options, tileIdx, tiles int) error {
+	if err := sp.Begin(xin, x, h, w); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	tv := make([]float32, r.Model.TimeLen())
+	for i, st := range steps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		r.time.Encode(tv, st.TimeInput)
+		if err := sp.Step(tv, st.Alpha, st.Delta, st.Last); err != nil {
+			return fmt.Errorf("restore: step %d: %w", i+1, err)
+		}
+		if opt.Progress != nil {
+			opt.Progress(Progress{Tile: tileIdx, Tiles: tiles, Step: i + 1, Steps: len(steps)})
+		}
+	}
+	if err := sp.Result(x); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
 }

@@ -114,7 +114,8 @@ func TestUNetPassMatchesCPU(t *testing.T) {
 }
 
 // TestRestoreMatchesCPU is the end-to-end check: a full 3-step restore of a
-// 45x37 image through restore.Restorer on both backends.
+// 45x37 image through restore.Restorer on both backends (the GPU one takes
+// the device sampler path, backend.Stepper).
 func TestRestoreMatchesCPU(t *testing.T) {
 	be := gpuBackend(t)
 	m := tinyModel(t, 2)

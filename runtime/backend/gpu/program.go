@@ -30,6 +30,7 @@ type Program struct {
 	tapBuf   *wgpu.Buffer // tap readback, made on first Tap
 	groups   []*wgpu.BindGroup
 	steps    []step
+	sampler  *samplerState // the Stepper state, made at the first Begin
 
 	kernels  []string
 	variants map[string]int
@@ -396,10 +397,12 @@ func (p *Program) Close() (err error) {
 	p.closed = true
 	if p.b.isClosed() {
 		// The device is gone and took the buffers with it.
-		p.groups, p.slots, p.arenas, p.steps = nil, nil, nil, nil
+		p.groups, p.slots, p.arenas, p.steps, p.sampler = nil, nil, nil, nil, nil
 		return nil
 	}
 	_ = p.flush()
+	p.sampler.release()
+	p.sampler = nil
 	for _, g := range p.groups {
 		g.Release()
 	}

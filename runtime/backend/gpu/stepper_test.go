@@ -1,0 +1,144 @@
+package gpu
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
+	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/runtime/restore"
+)
+
+// hostPath compiles on the GPU but hides the Stepper, so restore takes the
+// host sampler path (pad, upload, run, read back, update on the CPU).
+type hostPath struct{ *Backend }
+
+type hostProgram struct{ backend.Program }
+
+func (h hostPath) Compile(g *backend.Graph, w backend.Weights, taps bool) (backend.Program, error) {
+	p, err := h.Backend.Compile(g, w, taps)
+	if err != nil {
+		return nil, err
+	}
+	return hostProgram{p}, nil
+}
+
+// countingStepper wraps the GPU program and counts the Stepper calls, to
+// prove restore takes the device path by default.
+type countingStepper struct {
+	*Program
+	begins, steps, results int
+}
+
+func (c *countingStepper) Begin(xin, x []float32, h, w int) error {
+	c.begins++
+	return c.Program.Begin(xin, x, h, w)
+}
+
+func (c *countingStepper) Step(time []float32, alpha, delta float32, last bool) error {
+	c.steps++
+	return c.Program.Step(time, alpha, delta, last)
+}
+
+func (c *countingStepper) Result(x []float32) error {
+	c.results++
+	return c.Program.Result(x)
+}
+
+type countingBackend struct {
+	*Backend
+	progs []*countingStepper
+}
+
+func (b *countingBackend) Compile(g *backend.Graph, w backend.Weights, taps bool) (backend.Program, error) {
+	p, err := b.Backend.Compile(g, w, taps)
+	if err != nil {
+		return nil, err
+	}
+	c := &countingStepper{Program: p.(*Program)}
+	b.progs = append(b.progs, c)
+	return c, nil
+}
+
+// TestStepperMatchesHostPath restores with the sampler on the device
+// (Stepper), with the host sampler on the same GPU, and on the CPU: a tiny
+// image padded far past its size (heavy reflection) and an odd one, with
+// starting noise and more steps than the default.
+func TestStepperMatchesHostPath(t *testing.T) {
+	be := gpuBackend(t)
+	m := tinyModel(t, 3)
+	for _, tc := range []struct{ w, h, steps int }{{5, 3, 4}, {1, 2, 2}, {45, 37, 3}} {
+		t.Run(fmt.Sprintf("%dx%d", tc.w, tc.h), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(tc.w), uint64(tc.h)))
+			xin := testImage(r, 3*tc.w*tc.h)
+			reg := restore.Region{X0: 3, Y0: 1, W: tc.w, H: tc.h}
+			opt := restore.Options{Steps: tc.steps, Seed: 5, NoiseScale: 1}
+			cb := &countingBackend{Backend: be}
+			var outs [3][]float32
+			for i, b := range []backend.Backend{cb, hostPath{be}, &cpu.Backend{}} {
+				progress := 0
+				o := opt
+				o.Progress = func(restore.Progress) { progress++ }
+				rs := restore.New(m, b)
+				out, err := rs.RestorePlanar(context.Background(), xin, reg, o)
+				if err != nil {
+					t.Fatalf("backend %d: %v", i, err)
+				}
+				if err := rs.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if progress != tc.steps {
+					t.Fatalf("backend %d: %d progress calls, want %d", i, progress, tc.steps)
+				}
+				outs[i] = out
+			}
+			if len(cb.progs) != 1 || cb.progs[0].begins != 1 || cb.progs[0].steps != tc.steps || cb.progs[0].results != 1 {
+				t.Fatalf("Stepper path not taken: %+v", cb.progs)
+			}
+			if d, _ := maxDiff(outs[0], outs[1]); d > 1e-4 {
+				t.Fatalf("device and host sampler differ by %.3g (max abs)", d)
+			}
+			if d, _ := maxDiff(outs[0], outs[2]); d > 1e-3 {
+				t.Fatalf("device sampler and CPU differ by %.3g (max abs)", d)
+			}
+		})
+	}
+}
+
+// TestStepperTiles reuses one program (and its device sampler state) for
+// tiles of different sizes sharing a padded size.
+func TestStepperTiles(t *testing.T) {
+	be := gpuBackend(t)
+	m := tinyModel(t, 4)
+	r := rand.New(rand.NewPCG(11, 11))
+	const w, h = 45, 37
+	img := &imageio.Image{W: w, H: h, RGB: make([]float32, 3*w*h), Depth: 8}
+	for i := range img.RGB {
+		img.RGB[i] = float32(r.Float64())
+	}
+	opt := restore.Options{Steps: 2, Tile: 28, Overlap: 6, Equalize: restore.EqualizeOff}
+	cb := &countingBackend{Backend: be}
+	var outs [2]*imageio.Image
+	for i, b := range []backend.Backend{cb, hostPath{be}} {
+		rs := restore.New(m, b)
+		out, err := rs.Restore(context.Background(), img, opt)
+		if err != nil {
+			t.Fatalf("backend %d: %v", i, err)
+		}
+		rs.Close()
+		outs[i] = out
+	}
+	begins := 0
+	for _, p := range cb.progs {
+		begins += p.begins
+	}
+	if begins < 2 || len(cb.progs) >= begins {
+		t.Fatalf("%d programs, %d tiles: want a program reused across tiles", len(cb.progs), begins)
+	}
+	if d, _ := maxDiff(outs[0].RGB, outs[1].RGB); d > 1e-4 {
+		t.Fatalf("device and host sampler differ by %.3g (max abs)", d)
+	}
+}
