@@ -263,6 +263,28 @@ func (p *Program) run(input, time, out []float32) error {
 			return fmt.Errorf("write time vector: %w", err)
 		}
 	}
+	size := uint64(4 * len(out))
+	err := p.submit(p.encodeUNet, func(enc *wgpu.CommandEncoder) {
+		enc.CopyBufferToBuffer(p.slots[p.plan.Slot[p.g.Output.ID]], 0, p.staging, 0, size)
+	})
+	if err != nil {
+		return err
+	}
+	return p.readback(p.staging, size, f32bytes(out))
+}
+
+// encodeUNet records every dispatch of one UNet pass.
+func (p *Program) encodeUNet(pass *wgpu.ComputePassEncoder) {
+	for _, s := range p.steps {
+		pass.SetPipeline(s.pipe.pipe)
+		pass.SetBindGroup(0, s.group, nil)
+		pass.Dispatch(s.x, s.y, s.z)
+	}
+}
+
+// submit records one compute pass with record, then any copies with after
+// (nil for none), and submits them as one command buffer.
+func (p *Program) submit(record func(*wgpu.ComputePassEncoder), after func(*wgpu.CommandEncoder)) error {
 	enc, err := p.b.device.CreateCommandEncoder(nil)
 	if err != nil {
 		return err
@@ -271,24 +293,19 @@ func (p *Program) run(input, time, out []float32) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range p.steps {
-		pass.SetPipeline(s.pipe.pipe)
-		pass.SetBindGroup(0, s.group, nil)
-		pass.Dispatch(s.x, s.y, s.z)
-	}
+	record(pass)
 	if err := pass.End(); err != nil {
 		return err
 	}
-	size := uint64(4 * len(out))
-	enc.CopyBufferToBuffer(p.slots[p.plan.Slot[p.g.Output.ID]], 0, p.staging, 0, size)
+	if after != nil {
+		after(enc)
+	}
 	cmd, err := enc.Finish()
 	if err != nil {
 		return err
 	}
-	if _, err := q.Submit(cmd); err != nil {
-		return err
-	}
-	return p.readback(p.staging, size, f32bytes(out))
+	_, err = p.b.queue.Submit(cmd)
+	return err
 }
 
 // readback maps buf and copies its first size bytes into dst, waiting at
@@ -421,30 +438,14 @@ func (p *Program) Close() (err error) {
 // submits it and waits for it through a 16-byte readback: the kernels'
 // time without the input upload and output copy (benchmarks use it).
 func (p *Program) dispatchOnly(reps int) error {
-	enc, err := p.b.device.CreateCommandEncoder(nil)
-	if err != nil {
-		return err
-	}
-	pass, err := enc.BeginComputePass(nil)
-	if err != nil {
-		return err
-	}
-	for range reps {
-		for _, s := range p.steps {
-			pass.SetPipeline(s.pipe.pipe)
-			pass.SetBindGroup(0, s.group, nil)
-			pass.Dispatch(s.x, s.y, s.z)
+	err := p.submit(func(pass *wgpu.ComputePassEncoder) {
+		for range reps {
+			p.encodeUNet(pass)
 		}
-	}
-	if err := pass.End(); err != nil {
-		return err
-	}
-	enc.CopyBufferToBuffer(p.slots[p.plan.Slot[p.g.Output.ID]], 0, p.staging, 0, 16)
-	cmd, err := enc.Finish()
+	}, func(enc *wgpu.CommandEncoder) {
+		enc.CopyBufferToBuffer(p.slots[p.plan.Slot[p.g.Output.ID]], 0, p.staging, 0, 16)
+	})
 	if err != nil {
-		return err
-	}
-	if _, err := p.b.queue.Submit(cmd); err != nil {
 		return err
 	}
 	var sink [16]byte

@@ -107,23 +107,10 @@ func (p *Program) begin(xin, x []float32, h, w int) error {
 	if err := p.writeSamplerParams(0, 0, false, true); err != nil {
 		return err
 	}
-	enc, err := p.b.device.CreateCommandEncoder(nil)
+	err := p.submit(func(pass *wgpu.ComputePassEncoder) {
+		p.samplerDispatch(pass, s.pad, 3*p.g.Input.H*p.g.Input.W)
+	}, nil)
 	if err != nil {
-		return err
-	}
-	pass, err := enc.BeginComputePass(nil)
-	if err != nil {
-		return err
-	}
-	p.samplerDispatch(pass, s.pad, 3*p.g.Input.H*p.g.Input.W)
-	if err := pass.End(); err != nil {
-		return err
-	}
-	cmd, err := enc.Finish()
-	if err != nil {
-		return err
-	}
-	if _, err := q.Submit(cmd); err != nil {
 		return err
 	}
 	s.started = true
@@ -189,30 +176,11 @@ func (p *Program) step(time []float32, alpha, delta float32, last bool) error {
 	if err := p.writeSamplerParams(alpha, delta, last, false); err != nil {
 		return err
 	}
-	enc, err := p.b.device.CreateCommandEncoder(nil)
-	if err != nil {
-		return err
-	}
-	pass, err := enc.BeginComputePass(nil)
-	if err != nil {
-		return err
-	}
-	p.samplerDispatch(pass, s.pad, 3*p.g.Input.H*p.g.Input.W)
-	for _, st := range p.steps {
-		pass.SetPipeline(st.pipe.pipe)
-		pass.SetBindGroup(0, st.group, nil)
-		pass.Dispatch(st.x, st.y, st.z)
-	}
-	p.samplerDispatch(pass, s.upd, 3*s.h*s.w)
-	if err := pass.End(); err != nil {
-		return err
-	}
-	cmd, err := enc.Finish()
-	if err != nil {
-		return err
-	}
-	_, err = q.Submit(cmd)
-	return err
+	return p.submit(func(pass *wgpu.ComputePassEncoder) {
+		p.samplerDispatch(pass, s.pad, 3*p.g.Input.H*p.g.Input.W)
+		p.encodeUNet(pass)
+		p.samplerDispatch(pass, s.upd, 3*s.h*s.w)
+	}, nil)
 }
 
 // Result reads x (3×h×w) back, waiting for the submitted steps.
