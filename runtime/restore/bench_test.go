@@ -2,7 +2,10 @@ package restore_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
@@ -10,6 +13,28 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/backend/gpu"
 	"github.com/diffuir-web/diffuir/runtime/restore"
 )
+
+// benchSizes lists the image sizes the restore benchmarks run, as S (square)
+// or WxH: a real GPU is timed at photo sizes too, e.g.
+// -restore.sizes=256,512,2048,4000x3000.
+var benchSizes = flag.String("restore.sizes", "256,512", "comma-separated image sizes, S or WxH")
+
+func parseSizes(b *testing.B) [][2]int {
+	var out [][2]int
+	for _, f := range strings.Split(*benchSizes, ",") {
+		ws, hs, ok := strings.Cut(strings.TrimSpace(f), "x")
+		if !ok {
+			hs = ws
+		}
+		w, errW := strconv.Atoi(ws)
+		h, errH := strconv.Atoi(hs)
+		if errW != nil || errH != nil || w <= 0 || h <= 0 {
+			b.Fatalf("-restore.sizes: bad size %q", f)
+		}
+		out = append(out, [2]int{w, h})
+	}
+	return out
+}
 
 // BenchmarkRestoreTinyCPU times a whole 3-step restore of a square image with
 // the Tiny model on the CPU backend, whole image in one tile (compiled once,
@@ -31,17 +56,17 @@ func BenchmarkRestoreTinyGPU(b *testing.B) {
 		b.Skip(err)
 	}
 	defer be.Close()
-	b.Log(be.Name())
+	b.Logf("%s; largest tensor the device holds: %d MiB", be.Name(), be.MaxTensorBytes()>>20)
 	benchRestore(b, be)
 }
 
 func benchRestore(b *testing.B, be backend.Backend) {
 	m := tinyModel(b)
-	for _, size := range []int{256, 512} {
-		b.Run(fmt.Sprintf("%dx%d", size, size), func(b *testing.B) {
+	for _, size := range parseSizes(b) {
+		b.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(b *testing.B) {
 			r := restore.New(m, be)
 			defer r.Close()
-			img := gradient(size, size, false)
+			img := gradient(size[0], size[1], false)
 			opt := restore.Options{Steps: 3, Tile: -1, Equalize: restore.EqualizeOff}
 			if _, err := r.Restore(context.Background(), img, opt); err != nil { // compile + warm up
 				b.Fatal(err)

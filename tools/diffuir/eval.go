@@ -112,6 +112,7 @@ type evalReport struct {
 	ModelName string      `json:"model_name"`
 	Steps     int         `json:"steps"`
 	Seed      uint64      `json:"seed"`
+	Noise     float64     `json:"noise_scale"`
 	MaxSide   int         `json:"max_side"`
 	PSNRCap   float64     `json:"psnr_cap"`
 	Metric    string      `json:"metric"`
@@ -131,6 +132,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	maxSide := fs.Int("max-side", 512, "downscale photos so the long side is at most this (0: full size)")
 	seed := fs.Uint64("seed", 0, "base seed of the degradations and of the sampler noise")
+	noise := fs.Float64("noise-scale", 1, "starting-noise multiplier of the sampler (0: deterministic)")
 	limit := fs.Int("limit", 0, "use only the first N photos (0: all)")
 	saveDir := fs.String("save", "", "also write clean, degraded and restored PNGs into this `directory`")
 	quiet := fs.Bool("quiet", false, "no per-photo progress lines on standard error")
@@ -179,9 +181,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if nSteps == 0 {
 		nSteps = m.Cfg.DefaultSteps
 	}
-	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: nSteps, Seed: *seed, MaxSide: *maxSide,
+	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: nSteps, Seed: *seed, Noise: *noise, MaxSide: *maxSide,
 		PSNRCap: metrics.PSNRCap, Metric: "BasicSR Y-channel PSNR (dB) / SSIM on 8-bit images, no border crop", Photos: names}
-	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: 1, Equalize: restore.EqualizeAuto}
+	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: restore.EqualizeAuto}
 	start := time.Now()
 	for i, name := range names {
 		data, err := os.ReadFile(filepath.Join(*photosDir, name))
@@ -250,7 +252,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	fmt.Fprintf(stdout, "model   %s (%s, %d steps, noise scale 1, seed %d, equalize auto)\n", rep.Model, rep.ModelName, rep.Steps, rep.Seed)
+	fmt.Fprintf(stdout, "model   %s (%s, %d steps, noise scale %g, seed %d, equalize auto)\n", rep.Model, rep.ModelName, rep.Steps, rep.Noise, rep.Seed)
 	fmt.Fprintf(stdout, "photos  %d from %s (long side <= %d), %s\n", len(names), *photosDir, *maxSide, rep.Metric)
 	fmt.Fprintf(stdout, "        PSNR capped at %g dB per image (identical images)\n\n", metrics.PSNRCap)
 	fmt.Fprintf(stdout, "%-9s %4s  %8s %8s %7s  %7s %7s %8s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "gain")

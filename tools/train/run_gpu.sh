@@ -3,26 +3,31 @@
 #
 #  1. here:     tools/train/run_gpu.sh prepare [CHECKPOINT]
 #     Builds a static mkshard (the device image has PyTorch but no Go) into data/gpu/ and checks
-#     that data/photos/train is fetched. With CHECKPOINT (e.g. the newest ckpt-*.pt of the CPU
-#     run) the GPU run resumes from it instead of starting fresh. Carried: data/gpu (~6 MB, +15 MB
-#     with a checkpoint) and data/photos/train (~25 MB): well inside the 64 MiB a call may carry.
+#     that data/photos/train is fetched. With CHECKPOINT (e.g. the ckpt-*.pt of an earlier call)
+#     the GPU run resumes from its weights and EMA (Adam's state is dropped to halve what is
+#     carried, ~7.4 MB for Tiny). Carried: data/gpu (~3 MB) and data/photos/train (~26 MB), inside
+#     the 64 MiB a call may carry with the working tree.
 #     If data/gpu/train.shard exists (made here, carried along), it is used as is instead.
 #
 #  2. device:   the device tool's run, e.g.
 #       run(command="bash tools/train/run_gpu.sh device", carry=["data/gpu", "data/photos/train"],
 #           timeout_s=600)
-#     On the machine: makes the shard with 16 workers (PATCHES pairs of SIZE px, ~30 s), trains
-#     with --device cuda --amp bf16 for BUDGET seconds, and leaves in $OUT: ckpt-STEP.pt (resume
-#     state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB), loss.csv and train.log.
-#     BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command may run.
+#     On the machine: makes the shard with 16 workers (PATCHES pairs of SIZE px from photos
+#     reduced to MAX_SIDE, the size 'diffuir eval' scores at; ~30 s), trains with --device cuda
+#     --amp bf16 for BUDGET seconds (cosine learning rate over that budget), and leaves in $OUT:
+#     ckpt-STEP.pt (resume state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB), loss.csv
+#     and train.log. BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command
+#     may run. `run_gpu.sh shard` makes the shard alone (e.g. in the background while something
+#     else uses the GPU); `device` then takes it as it is.
 #
 #  3. here:     tools/train/run_gpu.sh finish DIR      (DIR = the files_at folder the run returned)
 #     Copies the results into data/runs/tiny-gpu/ and converts them into
 #     data/runs/tiny-gpu/diffuir-tiny.duir (from ckpt-*.pt, or ema.pt if the checkpoint did not
 #     come back), then prints the eval command.
 #
-# Settings for the device step (environment): PATCHES [40000] SIZE [128] SEED [2] CROP [128]
-# BATCH [60] LR [2e-4] BUDGET [420] SAVE_EVERY [2000] DEVICE [cuda] WORKERS [16] THREADS [8].
+# Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2]
+# CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [2000] DEVICE [cuda]
+# WORKERS [16] THREADS [8].
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,23 +43,37 @@ prepare)
 	rm -rf "$GPU/init"
 	if [ -n "${2:-}" ]; then
 		mkdir -p "$GPU/init"
-		cp "$2" "$GPU/init/$(basename "$2")"
+		# weights and EMA only: Adam's moments would double what the call must carry
+		/usr/bin/python3 -c 'import sys, torch
+st = torch.load(sys.argv[1], map_location="cpu")
+st["opt0"] = None
+torch.save(st, sys.argv[2])' "$2" "$GPU/init/$(basename "$2")"
 	fi
 	du -sh "$GPU" "$REPO/data/photos/train"
 	echo "ready: run(command=\"bash tools/train/run_gpu.sh device\", carry=[\"data/gpu\", \"data/photos/train\"], timeout_s=600)"
 	;;
-device)
-	OUT="${OUT:?run this through the device tool (it sets OUT)}"
-	PATCHES="${PATCHES:-40000}"
-	SIZE="${SIZE:-128}"
+shard | device)
+	PATCHES="${PATCHES:-50000}"
+	SIZE="${SIZE:-144}"
+	MAX_SIDE="${MAX_SIDE:-512}"
 	SEED="${SEED:-2}"
+	WORKERS="${WORKERS:-16}"
+	SHARD="$GPU/train.shard"
+	[ -f "$SHARD" ] || SHARD=/tmp/diffuir-train.shard
+	if [ ! -f "$SHARD" ]; then
+		"$GPU/mkshard" --photos data/photos/train --out "$SHARD.tmp" --patches "$PATCHES" --size "$SIZE" \
+			--max-side "$MAX_SIDE" --seed "$SEED" --per-image 16 --workers "$WORKERS" 2>&1 | tail -n 2
+		mv "$SHARD.tmp" "$SHARD"
+	fi
+	[ "$1" = shard ] && exit 0
+	OUT="${OUT:?run this through the device tool (it sets OUT)}"
 	CROP="${CROP:-128}"
-	BATCH="${BATCH:-60}"
-	LR="${LR:-2e-4}"
+	BATCH="${BATCH:-80}"
+	LR="${LR:-4e-4}"
+	LR_SCHEDULE="${LR_SCHEDULE:-cosine}"
 	BUDGET="${BUDGET:-420}"
 	SAVE_EVERY="${SAVE_EVERY:-2000}"
 	DEVICE="${DEVICE:-cuda}"
-	WORKERS="${WORKERS:-16}"
 	THREADS="${THREADS:-8}"
 	PY="${PY:-python3}"
 	RUN="${RUN_DIR:-/tmp/diffuir-run}"
@@ -67,15 +86,9 @@ device)
 	} 2>&1 | tee "$log"
 	mkdir -p "$RUN"
 	if [ -d "$GPU/init" ]; then cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true; fi
-	SHARD="$GPU/train.shard"
-	if [ ! -f "$SHARD" ]; then
-		SHARD=/tmp/diffuir-train.shard
-		"$GPU/mkshard" --photos data/photos/train --out "$SHARD" --patches "$PATCHES" --size "$SIZE" \
-			--seed "$SEED" --per-image 16 --workers "$WORKERS" 2>&1 | tail -n 2 | tee -a "$log"
-	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
-		--lr "$LR" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
+		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
 		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
@@ -98,7 +111,7 @@ finish)
 	echo "resume on the CPU: cp $ck data/runs/tiny-cpu/ && tools/train/run_cpu.sh"
 	;;
 *)
-	sed -n '2,27p' "$0"
+	sed -n '2,31p' "$0"
 	exit 2
 	;;
 esac

@@ -112,6 +112,11 @@ class Shard:
         self.present = [k for k in range(len(names)) if len(self.by_task[k])]
         if not self.present:
             raise SystemExit(f"{path}: empty shard")
+        # all pairs grouped by task, so one batch's indices are drawn with a few tensor ops
+        self.grouped = torch.cat(self.by_task)
+        lens = torch.tensor([len(v) for v in self.by_task])
+        self.task_len = lens
+        self.task_start = torch.cumsum(lens, 0) - lens
 
     def describe(self):
         counts = {self.task_names[k]: int(len(self.by_task[k])) for k in self.present}
@@ -123,8 +128,8 @@ class Shard:
         t = len(self.present)
         rot = int(torch.randint(t, (1,), generator=gen))
         tasks = torch.tensor([self.present[(rot + j) % t] for j in range(b)])
-        idx = torch.stack([self.by_task[k][int(torch.randint(len(self.by_task[k]), (1,), generator=gen))]
-                           for k in tasks.tolist()])
+        pick = (torch.rand(b, generator=gen, dtype=torch.float64) * self.task_len[tasks]).long()
+        idx = self.grouped[self.task_start[tasks] + torch.minimum(pick, self.task_len[tasks] - 1)]
         s = self.size
         oy = torch.randint(s - crop + 1, (b,), generator=gen)
         ox = torch.randint(s - crop + 1, (b,), generator=gen)
@@ -255,6 +260,8 @@ def parse_args(argv=None):
     ap.add_argument("--crop", type=int, default=0, help="training crop (default: the shard's patch size)")
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--lr", type=float, default=8e-5, help="Adam learning rate (authors: 8e-5; short CPU runs: 2e-4)")
+    ap.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
+                    help="cosine: warm up over 200 steps, then decay to 5%% of --lr over this invocation's --max-seconds")
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--ema-decay", type=float, default=0.995)
     ap.add_argument("--ema-every", type=int, default=10)
@@ -308,7 +315,10 @@ def main(argv=None):
         ema_holder = ref.Holder(ema.model)
         ema_holder.load_state_dict({k[len("ema_model."):]: v for k, v in st["ema"].items() if k.startswith("ema_model.")})
         ema.step = int(st["ema"]["step"].item())
-        opt.load_state_dict(st["opt0"])
+        if st.get("opt0"):
+            opt.load_state_dict(st["opt0"])
+        else:  # a checkpoint slimmed for carrying (run_gpu.sh prepare): Adam starts afresh
+            print("no optimizer state in the checkpoint: Adam starts afresh", flush=True)
         for g in opt.param_groups:
             g["lr"] = args.lr  # an explicit --lr wins over the saved one
         step = int(st["step"])
@@ -347,13 +357,27 @@ def main(argv=None):
                 "device": device.type, "args": {k: v for k, v in vars(args).items()}, "shard": args.shard,
                 "shard_header": json.dumps({k: v for k, v in shard.header.items() if k != "photos"})}
 
+    if args.lr_schedule == "cosine" and not args.max_seconds:
+        raise SystemExit("--lr-schedule cosine decays over --max-seconds: give it")
     amp = device.type == "cuda" and args.amp == "bf16"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
+
+    def lr_at(elapsed, steps_here):
+        if args.lr_schedule == "constant":
+            return args.lr
+        warm = min(1.0, (steps_here + 1) / 200)
+        frac = min(1.0, elapsed / args.max_seconds)
+        return float(args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac))))  # a numpy float would end up in the pickle
+    first_step = step
+    lr_now = args.lr
     unet.train()
     t_start = time.time()
     last_log_t, last_log_step = t_start, step
-    acc_loss, acc_n = 0.0, 0
-    acc_task = np.zeros(len(TASKS))
-    acc_task_n = np.zeros(len(TASKS))
+    # losses are summed on the device and read back only when a row is logged:
+    # a read every step would stall the GPU's queue
+    acc_task = torch.zeros(len(TASKS), dtype=torch.float64, device=device)
+    acc_task_n = torch.zeros(len(TASKS), dtype=torch.float64, device=device)
     last_saved = step if found else -1
     reason = "done"
     print(f"training: batch {args.batch} of {crop}x{crop}, lr {args.lr}, {args.threads} threads, device {device}"
@@ -379,6 +403,9 @@ def main(argv=None):
             out = unet(torch.cat([xt, xin], dim=1), ac[t] * ref.NUM_TIMESTEPS)
         per = (out.float() - res).abs().mean(dim=(1, 2, 3))
         loss = per.mean()
+        lr_now = lr_at(time.time() - t_start, step - first_step)
+        for g in opt.param_groups:
+            g["lr"] = lr_now
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if args.grad_clip > 0:
@@ -387,25 +414,23 @@ def main(argv=None):
         ema.update(unet)
         step += 1
 
-        per_c = per.detach().cpu().numpy()
-        acc_loss += float(per_c.mean())
-        acc_n += 1
-        for k, v in zip(tasks.tolist(), per_c):
-            acc_task[k] += v
-            acc_task_n[k] += 1
+        tdev = tasks.to(device)
+        acc_task.index_add_(0, tdev, per.detach().double())
+        acc_task_n.index_add_(0, tdev, torch.ones_like(per, dtype=torch.float64))
         if step % args.log_every == 0:
+            sums, counts = acc_task.cpu().numpy(), acc_task_n.cpu().numpy()
             now = time.time()
             sps = (step - last_log_step) / max(now - last_log_t, 1e-9)
-            task_cols = [f"{acc_task[k] / acc_task_n[k]:.5f}" if acc_task_n[k] else "" for k in range(len(TASKS))]
-            logf.write(",".join([str(step), f"{acc_loss / acc_n:.5f}"] + task_cols +
-                                [f"{args.lr:g}", f"{seconds_before + now - t_start:.1f}", f"{sps:.4f}"]) + "\n")
-            print(f"step {step:7d}  loss {acc_loss / acc_n:.4f}  " +
+            mean_loss = sums.sum() / max(counts.sum(), 1)  # slots are equally sized: the mean of per-sample means
+            task_cols = [f"{sums[k] / counts[k]:.5f}" if counts[k] else "" for k in range(len(TASKS))]
+            logf.write(",".join([str(step), f"{mean_loss:.5f}"] + task_cols +
+                                [f"{lr_now:g}", f"{seconds_before + now - t_start:.1f}", f"{sps:.4f}"]) + "\n")
+            print(f"step {step:7d}  loss {mean_loss:.4f}  " +
                   " ".join(f"{TASKS[k]} {c}" for k, c in enumerate(task_cols) if c) +
-                  f"  {1 / max(sps, 1e-9):.3f} s/step", flush=True)
+                  f"  lr {lr_now:.3g}  {1 / max(sps, 1e-9):.4f} s/step", flush=True)
             last_log_t, last_log_step = now, step
-            acc_loss, acc_n = 0.0, 0
-            acc_task[:] = 0
-            acc_task_n[:] = 0
+            acc_task.zero_()
+            acc_task_n.zero_()
         if args.save_every and step % args.save_every == 0:
             save_checkpoint(args.run_dir, step, unet, ema, opt, extra(time.time() - t_start), args.keep)
             last_saved = step

@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,12 @@ type Options struct {
 	F32Weights bool
 	// StorageWeights never reads conv weights from a uniform buffer.
 	StorageWeights bool
+	// ConvKernel picks the convolution kernel: ConvBlocked (register-blocked,
+	// no workgroup memory), ConvTiled (implicit GEMM with workgroup-shared
+	// tiles), ConvMixed (tiled for strided convs only) or ConvAuto. Empty
+	// means the environment variable DIFFUIR_CONV_KERNEL, so benchmarks and
+	// tools can switch without a flag, else ConvAuto.
+	ConvKernel string
 	// Timeout bounds the wait for one Run's (or Tap's) results; past it the
 	// device counts as lost. Zero means 5 minutes.
 	Timeout time.Duration
@@ -38,6 +45,47 @@ type Options struct {
 	AllowSoftware bool
 }
 
+// Values of Options.ConvKernel.
+const (
+	ConvAuto    = "auto"    // mixed on hardware GPUs, blocked elsewhere
+	ConvBlocked = "blocked" // conv.wgsl
+	ConvTiled   = "tiled"   // conv_tiled.wgsl
+	ConvMixed   = "mixed"   // conv_tiled.wgsl for strided convs, conv.wgsl for the rest
+)
+
+// convKernelEnv names the environment variable read when
+// Options.ConvKernel is empty.
+const convKernelEnv = "DIFFUIR_CONV_KERNEL"
+
+// checkConvKernel refuses a misspelt kernel name, which would otherwise
+// silently time the automatic choice.
+func checkConvKernel(v string) error {
+	switch v {
+	case "", ConvAuto, ConvBlocked, ConvTiled, ConvMixed:
+		return nil
+	}
+	return fmt.Errorf("conv kernel %q (Options.ConvKernel or %s): want %s, %s, %s or %s", v, convKernelEnv,
+		ConvAuto, ConvBlocked, ConvTiled, ConvMixed)
+}
+
+// resolveConvKernel turns ConvAuto (or "") into a kernel for the adapter,
+// as measured (docs/BENCHMARKS.md): CPU implementations (lavapipe,
+// SwiftShader) run the register-blocked kernel 3-7x faster than the tiled
+// one; on an H100 the blocked kernel won the 3x3 convs (up to 1.9x) and the
+// whole restore at every size, the tiled one the strided 4x4 convs (1.8x).
+// So hardware GPUs get ConvMixed. The browser reports no device type at
+// all, so an unknown adapter, which may be SwiftShader, stays blocked.
+func resolveConvKernel(v string, info wgpu.AdapterInfo) string {
+	if v != "" && v != ConvAuto {
+		return v
+	}
+	switch info.DeviceType {
+	case gputypes.DeviceTypeDiscreteGPU, gputypes.DeviceTypeIntegratedGPU:
+		return ConvMixed
+	}
+	return ConvBlocked
+}
+
 // Backend runs graphs on one WebGPU device. Pipelines are shared by every
 // Program it compiles. A Backend and its Programs are not safe for
 // concurrent use.
@@ -49,7 +97,8 @@ type Backend struct {
 	queue    *wgpu.Queue
 	info     wgpu.AdapterInfo
 	limits   wgpu.Limits
-	reduced  bool // the device got default limits, not the adapter's
+	reduced  bool   // the device got default limits, not the adapter's
+	conv     string // ConvBlocked, ConvTiled or ConvMixed, resolved from Options.ConvKernel
 
 	mu      sync.Mutex
 	modules map[string]*wgpu.ShaderModule
@@ -68,6 +117,12 @@ func New(opts Options) (b *Backend, err error) {
 	defer guard(&err, "new")
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute
+	}
+	if opts.ConvKernel == "" {
+		opts.ConvKernel = os.Getenv(convKernelEnv)
+	}
+	if err := checkConvKernel(opts.ConvKernel); err != nil {
+		return nil, fmt.Errorf("gpu: %w", err)
 	}
 	inst, err := wgpu.CreateInstance(nil)
 	if err != nil {
@@ -90,7 +145,7 @@ func New(opts Options) (b *Backend, err error) {
 		inst.Release()
 		return nil, fmt.Errorf("gpu: %w: only gogpu's software renderer (%q) is available; use the CPU backend", ErrNoAdapter, info.Name)
 	}
-	b = &Backend{opts: opts, instance: inst, adapter: ad, info: ad.Info(),
+	b = &Backend{opts: opts, instance: inst, adapter: ad, info: ad.Info(), conv: resolveConvKernel(opts.ConvKernel, ad.Info()),
 		modules: map[string]*wgpu.ShaderModule{}, pipes: map[string]*pipeline{}, layouts: map[string]*layout{}}
 	// WebGPU's default limits cap a storage binding at 128 MiB and a buffer
 	// at 256 MiB, too little for large tiles: ask for all the adapter has.
@@ -162,6 +217,10 @@ func (b *Backend) Name() string {
 // SwiftShader): there the CPU backend is usually faster, so "auto" callers
 // may prefer it.
 func (b *Backend) Software() bool { return b.info.DeviceType == gputypes.DeviceTypeCPU }
+
+// ConvKernel is the convolution kernel the backend's programs use:
+// ConvBlocked, ConvTiled or ConvMixed.
+func (b *Backend) ConvKernel() string { return b.conv }
 
 // AdapterInfo describes the adapter in use.
 func (b *Backend) AdapterInfo() wgpu.AdapterInfo { return b.info }

@@ -1,7 +1,11 @@
 package gpu
 
 import (
+	"errors"
+	"flag"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
@@ -32,15 +36,28 @@ func opFlops(op backend.Op) (flops, bytes float64) {
 	return flops, bytes
 }
 
-// BenchmarkOps times each kind of op at the Tiny model's shapes for a
-// 256x256 image (the mid attention runs at 32x32): kernels only, 4 runs per
-// submission. Run with -bench Ops -benchtime 3x; metrics are GFLOP/s and
-// GB/s of compulsory traffic.
+// Benchmark sizes: the defaults suit CPU-emulated adapters; on a real GPU
+// raise them, e.g. -ops.size 1024 -ops.reps 20 -unet.size 512.
+var (
+	opsSize  = flag.Int("ops.size", 256, "BenchmarkOps: image side (the mid attention runs at size/8)")
+	opsReps  = flag.Int("ops.reps", 4, "BenchmarkOps: runs of the op per submission")
+	unetSize = flag.Int("unet.size", 256, "BenchmarkUNetPass: image side")
+)
+
+// BenchmarkOps times each kind of op at the Tiny model's shapes for an
+// -ops.size image (default 256x256; the mid attention runs at a side of
+// size/8): kernels only, -ops.reps runs per submission. Conv cases have a
+// sub-benchmark per conv kernel (conv3x3_32to32/blocked, .../tiled). Run
+// with -bench Ops -benchtime 3x; metrics are GFLOP/s and GB/s of
+// compulsory traffic.
 func BenchmarkOps(b *testing.B) {
 	be := gpuBackend(b)
-	b.Logf("adapter: %s", be.Name())
+	b.Logf("adapter: %s, auto conv kernel: %s", be.Name(), be.ConvKernel())
 	r := rand.New(rand.NewPCG(1, 2))
-	const S = 256
+	S := *opsSize
+	if S < 8 || *opsReps < 1 {
+		b.Fatalf("-ops.size %d (want >= 8), -ops.reps %d (want >= 1)", S, *opsReps)
+	}
 	type input struct{ c, h, w int }
 	cases := []struct {
 		name string
@@ -99,70 +116,73 @@ func BenchmarkOps(b *testing.B) {
 		{"linear_attention_4x32", input{384, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
 			return &backend.LinearAttention{Name: "la", QKV: in, Out: og.tensor(128, S, S, nil), Heads: 4, DimHead: 32}
 		}},
-		{"attention_4x32_at32x32", input{384, S / 8, S / 8}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
+		{fmt.Sprintf("attention_4x32_at%dx%d", S/8, S/8), input{384, S / 8, S / 8}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
 			return &backend.Attention{Name: "at", QKV: in, Out: og.tensor(128, S/8, S/8, nil), Heads: 4, DimHead: 32}
 		}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			w := newWeights()
-			og, in := newOpGraph(tc.in.c, tc.in.h, tc.in.w)
-			op := tc.mk(og, in, w)
-			og.g.Add(op)
-			og.g.Output = op.Output()
-			og.g.TimeLen = 64
-			prog, err := be.Compile(og.g, w, false)
-			if err != nil {
-				b.Fatal(err)
+			if !strings.HasPrefix(tc.name, "conv") { // only convs have two kernels
+				benchOp(b, be, r, tc.in.c, tc.in.h, tc.in.w, tc.mk)
+				return
 			}
-			p := prog.(*Program)
-			defer p.Close()
-			for id, v := range og.feeds {
-				if err := p.write(og.g.Tensors[id], v); err != nil {
-					b.Fatal(err)
-				}
+			for _, kern := range convKernels {
+				b.Run(kern, func(b *testing.B) {
+					benchOp(b, convBackend(b, convSetup{kernel: kern}), r, tc.in.c, tc.in.h, tc.in.w, tc.mk)
+				})
 			}
-			out := make([]float32, op.Output().Len())
-			if err := p.Run(randn(r, in.Len(), 1), randn(r, 64, 0.1), out); err != nil {
-				b.Fatal(err)
-			}
-			const reps = 4
-			b.ResetTimer()
-			for range b.N {
-				if err := p.dispatchOnly(reps); err != nil {
-					b.Fatal(err)
-				}
-			}
-			sec := b.Elapsed().Seconds() / float64(b.N*reps)
-			flops, bytes := opFlops(op)
-			b.ReportMetric(sec*1e3, "ms/op")
-			b.ReportMetric(flops/sec/1e9, "GFLOP/s")
-			b.ReportMetric(bytes/sec/1e9, "GB/s")
 		})
 	}
 }
 
-// BenchmarkUNetPass times Program.Run of the Tiny model at 256x256: input
-// upload, all dispatches, output readback.
-func BenchmarkUNetPass(b *testing.B) {
-	be := gpuBackend(b)
-	m := tinyModel(b, 3)
-	g, err := m.Graph(256, 256)
+// benchOp times the op mk builds on a c×h×w input.
+func benchOp(b *testing.B, be *Backend, r *rand.Rand, c, h, w int, mk func(*opGraph, backend.Tensor, *fakeWeights) backend.Op) {
+	wts := newWeights()
+	og, in := newOpGraph(c, h, w)
+	op := mk(og, in, wts)
+	og.g.Add(op)
+	og.g.Output = op.Output()
+	og.g.TimeLen = 64
+	prog, err := be.Compile(og.g, wts, false)
+	if errors.Is(err, ErrLimits) {
+		b.Skipf("too large for this adapter: %v", err)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := be.Compile(g, m.Params, false)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := prog.(*Program)
 	defer p.Close()
-	b.Logf("%s", p.(*Program).Summary())
-	r := rand.New(rand.NewPCG(4, 4))
-	in := testImage(r, g.Input.Len())
-	tv := make([]float32, m.TimeLen())
-	m.NewTimeEncoder().Encode(tv, 500)
-	out := make([]float32, g.Output.Len())
-	if err := p.Run(in, tv, out); err != nil { // warm-up: first-use costs
+	for id, v := range og.feeds {
+		if err := p.write(og.g.Tensors[id], v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	out := make([]float32, op.Output().Len())
+	if err := p.Run(randn(r, in.Len(), 1), randn(r, 64, 0.1), out); err != nil {
+		b.Fatal(err)
+	}
+	reps := *opsReps
+	b.ResetTimer()
+	for range b.N {
+		if err := p.dispatchOnly(reps); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N*reps)
+	flops, bytes := opFlops(op)
+	b.ReportMetric(sec*1e3, "ms/op")
+	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+	b.ReportMetric(bytes/sec/1e9, "GB/s")
+}
+
+// BenchmarkUNetPass times Program.Run of the Tiny model at -unet.size
+// (default 256x256) with each conv kernel (sub-benchmarks blocked and
+// tiled): input upload, all dispatches, output readback.
+func BenchmarkUNetPass(b *testing.B) {
+	gpuBackend(b)
+	m := tinyModel(b, 3)
+	g, err := m.Graph(*unetSize, *unetSize)
+	if err != nil {
 		b.Fatal(err)
 	}
 	var flops float64
@@ -170,14 +190,35 @@ func BenchmarkUNetPass(b *testing.B) {
 		f, _ := opFlops(op)
 		flops += f
 	}
-	b.ResetTimer()
-	for range b.N {
-		if err := p.Run(in, tv, out); err != nil {
-			b.Fatal(err)
-		}
+	r := rand.New(rand.NewPCG(4, 4))
+	in := testImage(r, g.Input.Len())
+	tv := make([]float32, m.TimeLen())
+	m.NewTimeEncoder().Encode(tv, 500)
+	out := make([]float32, g.Output.Len())
+	for _, kern := range convKernels {
+		b.Run(kern, func(b *testing.B) {
+			p, err := convBackend(b, convSetup{kernel: kern}).Compile(g, m.Params, false)
+			if errors.Is(err, ErrLimits) {
+				b.Skipf("too large for this adapter: %v", err)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			b.Logf("%s", p.(*Program).Summary())
+			if err := p.Run(in, tv, out); err != nil { // warm-up: first-use costs
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := p.Run(in, tv, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(sec*1e3, "ms/pass")
+			b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+			b.ReportMetric(flops/2/1e9, "GMAC/pass")
+		})
 	}
-	sec := b.Elapsed().Seconds() / float64(b.N)
-	b.ReportMetric(sec*1e3, "ms/pass")
-	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
-	b.ReportMetric(flops/2/1e9, "GMAC/pass")
 }

@@ -278,16 +278,12 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 	case o.K == 1 && o.Stride == 1:
 		entry, shape = "main1", "conv1x1"
 	}
+	tiled := c.b.conv == ConvTiled || (c.b.conv == ConvMixed && o.Stride > 1)
 	k := convKernel(entry, f16, uniform)
-	variant := shape + " f32"
-	if f16 {
-		variant = shape + " f16"
+	if tiled {
+		k = convTiledKernel(f16, uniform)
 	}
-	if uniform {
-		variant += " uniform"
-	} else {
-		variant += " storage"
-	}
+	variant := convVariant(shape, tiled, f16, uniform)
 	window := uint64(0)
 	if uniform {
 		window = uniformWindow
@@ -320,8 +316,33 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 		uint32(o.Stride), uint32(o.Pad), b2u(o.Upsample), b2u(o.Res.Valid()))
 	bg := c.bind(k.layout, params, c.slot(o.A), c.slot(bIn), c.slot(res), wref, bref, c.slot(o.Out))
 	c.note(o.Name, variant)
+	if tiled {
+		// Blocks of 128 pixels x 32 channels; the pixel blocks fold into y
+		// past the per-dimension limit (the shader skips the overshoot).
+		blocks := ceilDiv(ho*wo, 128)
+		x := max(1, min(blocks, int(c.b.limits.MaxComputeWorkgroupsPerDimension)))
+		return c.dispatch(o.Name, k, bg, x, ceilDiv(blocks, x), ceilDiv(cout, 32))
+	}
 	// Workgroup 4x16 invocations of 8 px each: 32x16 pixels of one 8-channel block.
 	return c.dispatch(o.Name, k, bg, ceilDiv(ceilDiv(wo, 8), 4), ceilDiv(ho, 16), cb)
+}
+
+// convVariant names a conv layer's kernel in Program.Kernels and Summary,
+// e.g. "conv3x3 f16 uniform" (blocked) or "conv3x3 tiled f16 uniform".
+func convVariant(shape string, tiled, f16, uniform bool) string {
+	v := shape
+	if tiled {
+		v += " tiled"
+	}
+	if f16 {
+		v += " f16"
+	} else {
+		v += " f32"
+	}
+	if uniform {
+		return v + " uniform"
+	}
+	return v + " storage"
 }
 
 func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {

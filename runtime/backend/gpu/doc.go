@@ -10,8 +10,14 @@
 // the input and the time vector, encodes every dispatch into one command
 // buffer, submits it and reads the output back.
 //
-// Each op is one WGSL kernel from the shaders package. Convolutions pick an
-// entry point by shape (3x3 stride 1, 1x1 stride 1, generic) and a weight
+// Each op is one WGSL kernel from the shaders package. Convolutions use one
+// of two kernels per Backend (Options.ConvKernel): register-blocked, which
+// picks an entry point by shape (3x3 stride 1, 1x1 stride 1, generic) and
+// suits CPU-emulated adapters, or an implicit GEMM with workgroup-shared
+// tiles. The default follows the measurements in docs/BENCHMARKS.md: where
+// the adapter reports a discrete or integrated GPU, the tiled kernel for
+// strided convs and the blocked one for the rest (an H100 ran 3x3 convs
+// faster blocked, 4x4 stride-2 faster tiled); elsewhere blocked only. Either reads a weight
 // variant per layer: f16 packs keep their f16 bytes (read with
 // unpack2x16float, no shader-f16 needed), f32 packs stay f32; layers whose
 // packed weights fit 64 KiB read them from a uniform buffer, larger ones from

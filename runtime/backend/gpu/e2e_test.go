@@ -55,11 +55,11 @@ func testImage(r *rand.Rand, n int) []float32 {
 	return x
 }
 
-// TestUNetPassMatchesCPU runs one Tiny UNet pass (48x48 padded) on the GPU
-// and the CPU backend and compares every tapped layer, so a mismatch names
-// the first layer that differs.
+// TestUNetPassMatchesCPU runs one Tiny UNet pass (48x48 padded) on the GPU,
+// with each conv kernel, and on the CPU backend and compares every tapped
+// layer, so a mismatch names the first layer that differs.
 func TestUNetPassMatchesCPU(t *testing.T) {
-	be := gpuBackend(t)
+	gpuBackend(t)
 	m := tinyModel(t, 1)
 	g, err := m.Graph(48, 48)
 	if err != nil {
@@ -70,21 +70,15 @@ func TestUNetPassMatchesCPU(t *testing.T) {
 	tv := make([]float32, m.TimeLen())
 	m.NewTimeEncoder().Encode(tv, 500)
 
-	progs := map[string]backend.Program{}
-	outs := map[string][]float32{}
-	for name, b := range map[string]backend.Backend{"gpu": be, "cpu": &cpu.Backend{}} {
-		p, err := b.Compile(g, m.Params, true)
-		if err != nil {
-			t.Fatalf("%s compile: %v", name, err)
-		}
-		defer p.Close()
-		out := make([]float32, g.Output.Len())
-		if err := p.Run(in, tv, out); err != nil {
-			t.Fatalf("%s run: %v", name, err)
-		}
-		progs[name], outs[name] = p, out
+	cpuProg, err := (&cpu.Backend{}).Compile(g, m.Params, true)
+	if err != nil {
+		t.Fatalf("cpu compile: %v", err)
 	}
-	t.Logf("%s", progs["gpu"].(*Program).Summary())
+	defer cpuProg.Close()
+	cpuOut := make([]float32, g.Output.Len())
+	if err := cpuProg.Run(in, tv, cpuOut); err != nil {
+		t.Fatalf("cpu run: %v", err)
+	}
 	// Walk taps in graph order.
 	order := map[int]int{}
 	for i, op := range g.Ops {
@@ -95,21 +89,43 @@ func TestUNetPassMatchesCPU(t *testing.T) {
 		names = append(names, n)
 	}
 	sortBy(names, func(n string) int { return order[g.Taps[n].ID] })
-	for _, name := range names {
-		a, err := progs["gpu"].Tap(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := progs["cpu"].Tap(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d, s := maxDiff(a, b); d > 1e-3*s {
-			t.Fatalf("layer %s: max abs diff %.3g (scale %.3g)", name, d, s)
-		}
-	}
-	if d, s := maxDiff(outs["gpu"], outs["cpu"]); d > 1e-3*s {
-		t.Fatalf("output: max abs diff %.3g (scale %.3g)", d, s)
+
+	for _, kern := range append(convKernels, ConvMixed) {
+		t.Run(kern, func(t *testing.T) {
+			p, err := convBackend(t, convSetup{kernel: kern}).Compile(g, m.Params, true)
+			if err != nil {
+				t.Fatalf("gpu compile: %v", err)
+			}
+			defer p.Close()
+			if kern == ConvMixed { // tiled for the strided downsamples only
+				ks := strings.Join(p.(*Program).Kernels(), "; ")
+				if !strings.Contains(ks, ": conv tiled") || strings.Contains(ks, "conv3x3 tiled") ||
+					!strings.Contains(ks, "conv3x3 f16") {
+					t.Errorf("mixed kernels: %s", ks)
+				}
+			}
+			out := make([]float32, g.Output.Len())
+			if err := p.Run(in, tv, out); err != nil {
+				t.Fatalf("gpu run: %v", err)
+			}
+			t.Logf("%s", p.(*Program).Summary())
+			for _, name := range names {
+				a, err := p.Tap(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := cpuProg.Tap(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, s := maxDiff(a, b); d > 1e-3*s {
+					t.Fatalf("layer %s: max abs diff %.3g (scale %.3g)", name, d, s)
+				}
+			}
+			if d, s := maxDiff(out, cpuOut); d > 1e-3*s {
+				t.Fatalf("output: max abs diff %.3g (scale %.3g)", d, s)
+			}
+		})
 	}
 }
 

@@ -21,7 +21,26 @@ import (
 var (
 	testBE    *Backend
 	testBEErr error
+	// convBEs are backends with a forced conv kernel and weight binding,
+	// opened on first use by convBackend.
+	convBEs = map[convSetup]*Backend{}
 )
+
+// convSetup is one conv configuration the tests and benchmarks compare.
+type convSetup struct {
+	kernel  string // ConvBlocked or ConvTiled
+	storage bool   // Options.StorageWeights
+}
+
+func (s convSetup) String() string {
+	if s.storage {
+		return s.kernel + "_storage"
+	}
+	return s.kernel
+}
+
+// convKernels are the conv kernels every conv test and benchmark runs.
+var convKernels = []string{ConvBlocked, ConvTiled}
 
 func TestMain(m *testing.M) {
 	if os.Getenv("XDG_RUNTIME_DIR") == "" {
@@ -33,6 +52,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	for _, be := range convBEs {
+		_ = be.Close()
+	}
 	line := fmt.Sprintf("GPU tests skipped: %v\n", testBEErr)
 	if testBE != nil {
 		line = fmt.Sprintf("GPU tests ran on %s\n", testBE.Name())
@@ -58,6 +80,23 @@ func gpuBackend(t testing.TB) *Backend {
 		t.Skipf("no GPU adapter: %v", testBEErr)
 	}
 	return testBE
+}
+
+// convBackend returns a backend whose convs use s, or skips like
+// gpuBackend. The shared backend picks its kernel per adapter; these force
+// one, so both kernels are checked on any adapter.
+func convBackend(t testing.TB, s convSetup) *Backend {
+	t.Helper()
+	gpuBackend(t)
+	if be, ok := convBEs[s]; ok {
+		return be
+	}
+	be, err := New(Options{ConvKernel: s.kernel, StorageWeights: s.storage})
+	if err != nil {
+		t.Fatalf("GPU backend with %s convs: %v", s, err)
+	}
+	convBEs[s] = be
+	return be
 }
 
 // fakeWeights is a tiny in-memory weight source. Names in f16 are served

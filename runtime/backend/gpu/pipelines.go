@@ -29,8 +29,8 @@ type kernel struct {
 
 func (k kernel) key() string { return strings.Join(k.files, "+") + ":" + k.entry }
 
-// Kernels. A new variant (say a workgroup-memory tiled conv for real GPUs)
-// is one more kernel and a rule in compiler.conv.
+// Kernels. A new variant is one more kernel and a rule in the op's
+// lowering (compiler.conv picks blocked or tiled convs per backend).
 var (
 	convLayout = func(w bindKind) []bindKind {
 		return []bindKind{bUniform, bRead, bRead, bRead, w, bRead, bWrite}
@@ -78,20 +78,32 @@ func layoutKey(kinds []bindKind) string {
 	return string(b)
 }
 
-// convKernel is the conv entry point for a kernel shape ("main3" for 3x3
-// stride 1, "main1" for 1x1 stride 1, "main" for the rest) reading weights
-// as f16 or f32 from a uniform or storage binding.
+// convKernel is the register-blocked conv entry point for a kernel shape
+// ("main3" for 3x3 stride 1, "main1" for 1x1 stride 1, "main" for the rest)
+// reading weights as f16 or f32 from a uniform or storage binding.
 func convKernel(entry string, f16, uniform bool) kernel {
-	snip, w := "conv_w_f32_storage.wgsl", bRead
+	snip, w := convWeights(f16, uniform)
+	return kernel{[]string{"conv.wgsl", snip}, entry, convLayout(w)}
+}
+
+// convTiledKernel is the implicit-GEMM conv (one entry point for every
+// shape) with the same weight readers and bindings as convKernel.
+func convTiledKernel(f16, uniform bool) kernel {
+	snip, w := convWeights(f16, uniform)
+	return kernel{[]string{"conv_tiled.wgsl", snip}, "main", convLayout(w)}
+}
+
+// convWeights is the weight-reader snippet and its binding kind.
+func convWeights(f16, uniform bool) (string, bindKind) {
 	switch {
 	case f16 && uniform:
-		snip, w = "conv_w_f16_uniform.wgsl", bUniform
+		return "conv_w_f16_uniform.wgsl", bUniform
 	case f16:
-		snip = "conv_w_f16_storage.wgsl"
+		return "conv_w_f16_storage.wgsl", bRead
 	case uniform:
-		snip, w = "conv_w_f32_uniform.wgsl", bUniform
+		return "conv_w_f32_uniform.wgsl", bUniform
 	}
-	return kernel{[]string{"conv.wgsl", snip}, entry, convLayout(w)}
+	return "conv_w_f32_storage.wgsl", bRead
 }
 
 type pipeline struct {

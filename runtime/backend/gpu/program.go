@@ -392,7 +392,8 @@ func (p *Program) MemoryBytes() int64 { return p.bytes }
 // Kernels lists "layer: variant" for every op, in order.
 func (p *Program) Kernels() []string { return p.kernels }
 
-// Summary is one line naming the adapter, the kernel variants and memory.
+// Summary is one line naming the adapter, the conv kernel (blocked, tiled or
+// mixed), the kernel variants and memory.
 func (p *Program) Summary() string {
 	var vs []string
 	for v, n := range p.variants {
@@ -400,8 +401,8 @@ func (p *Program) Summary() string {
 	}
 	sort.Strings(vs)
 	const mib = 1 << 20
-	return fmt.Sprintf("%s: %dx%d graph, %d ops in %d dispatches [%s], GPU memory %.1f MiB (activations %.1f MiB in %d buffers, weights %.1f MiB)",
-		p.b.Name(), p.g.Input.W, p.g.Input.H, len(p.g.Ops), len(p.steps), strings.Join(vs, ", "),
+	return fmt.Sprintf("%s, %s convs: %dx%d graph, %d ops in %d dispatches [%s], GPU memory %.1f MiB (activations %.1f MiB in %d buffers, weights %.1f MiB)",
+		p.b.Name(), p.b.conv, p.g.Input.W, p.g.Input.H, len(p.g.Ops), len(p.steps), strings.Join(vs, ", "),
 		float64(p.bytes)/mib, float64(p.actBytes)/mib, len(p.slots), float64(p.wBytes)/mib)
 }
 
