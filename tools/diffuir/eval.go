@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,43 +20,6 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/metrics"
 	"github.com/diffuir-web/diffuir/runtime/restore"
 )
-
-// defaultPackName is the bundled model the lead commits at models/.
-const defaultPackName = "diffuir-tiny.duir"
-
-// defaultPackCandidates lists where a bundled default pack is looked for:
-// models/diffuir-tiny.duir in the working directory or any directory above it
-// (the repository root), then next to the executable (and in its models/).
-// A variable so tests can replace it.
-var defaultPackCandidates = func() []string {
-	var out []string
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; {
-			out = append(out, filepath.Join(d, "models", defaultPackName))
-			up := filepath.Dir(d)
-			if up == d {
-				break
-			}
-			d = up
-		}
-	}
-	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Dir(exe)
-		out = append(out, filepath.Join(dir, defaultPackName), filepath.Join(dir, "models", defaultPackName))
-	}
-	return out
-}
-
-// findDefaultPack returns the first candidate that exists.
-func findDefaultPack() (string, error) {
-	cands := defaultPackCandidates()
-	for _, p := range cands {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no --model given and no bundled default model found (looked for models/%s in this directory and above, and next to the executable); pass --model PACK", defaultPackName)
-}
 
 // evalPhotoExts are the files --photos picks up.
 var evalPhotoExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".tif": true, ".tiff": true, ".bmp": true, ".webp": true}
@@ -136,6 +100,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 0, "use only the first N photos (0: all)")
 	saveDir := fs.String("save", "", "also write clean, degraded and restored PNGs into this `directory`")
 	quiet := fs.Bool("quiet", false, "no per-photo progress lines on standard error")
+	sheetPath := fs.String("sheet", "", "also write a before/after contact sheet (JPEG, or PNG by extension) of one photo, a row per task, to this `file`")
+	sheetPhoto := fs.String("sheet-photo", "", "the photo on the contact sheet (default: the first one)")
+	sheetCell := fs.Int("sheet-cell", 200, "contact sheet: long side of each picture in pixels")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -184,6 +151,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: nSteps, Seed: *seed, Noise: *noise, MaxSide: *maxSide,
 		PSNRCap: metrics.PSNRCap, Metric: "BasicSR Y-channel PSNR (dB) / SSIM on 8-bit images, no border crop", Photos: names}
 	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: restore.EqualizeAuto}
+	if *sheetPhoto == "" && len(names) > 0 {
+		*sheetPhoto = names[0]
+	}
+	if *sheetPath != "" && !slices.Contains(names, *sheetPhoto) {
+		return usagef("--sheet-photo %s: not among the photos evaluated", *sheetPhoto)
+	}
+	sheet := &contactSheet{cell: max(*sheetCell, 16)}
 	start := time.Now()
 	for i, name := range names {
 		data, err := os.ReadFile(filepath.Join(*photosDir, name))
@@ -224,6 +198,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			s.PSNRGain, s.SSIMGain = s.PSNROut-s.PSNRIn, s.SSIMOut-s.SSIMIn
 			s.Seconds = round3(time.Since(t0).Seconds())
 			rep.PerPhoto = append(rep.PerPhoto, s)
+			if *sheetPath != "" && name == *sheetPhoto {
+				sheet.add(string(task), clean, deg, out, s.PSNRIn, s.PSNROut)
+			}
 			if !*quiet {
 				fmt.Fprintf(stderr, "eval %d/%d %-22s %-8s PSNR %6.2f -> %6.2f  SSIM %.4f -> %.4f  (%.1fs)\n",
 					i+1, len(names), name, task, s.PSNRIn, s.PSNROut, s.SSIMIn, s.SSIMOut, s.Seconds)
@@ -245,6 +222,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Seconds = round3(time.Since(start).Seconds())
+	if *sheetPath != "" {
+		if err := sheet.write(*sheetPath, *sheetPhoto); err != nil {
+			return err
+		}
+	}
 	rep.Tasks, rep.Average = summarize(rep.PerPhoto, tasks)
 
 	if *asJSON {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math"
 	"os"
@@ -167,5 +168,43 @@ func TestEvalErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d (want %d), %q lacks %q", c.args, code, c.code, errs, c.want)
 		}
+	}
+}
+
+// TestDefaultModelAndSheet: restore falls back to the bundled pack like
+// eval does, and eval --sheet writes a contact sheet of the chosen photo
+// with a row per task.
+func TestDefaultModelAndSheet(t *testing.T) {
+	pack, photos := evalFixtures(t)
+	old := defaultPackCandidates
+	defer func() { defaultPackCandidates = old }()
+	defaultPackCandidates = func() []string { return []string{pack} }
+
+	out := filepath.Join(t.TempDir(), "out.png")
+	if code, _, errs := evalCLI("restore", filepath.Join(photos, "a.png"), "-o", out, "--steps", "1", "--backend", "cpu"); code != 0 {
+		t.Fatalf("restore without --model: exit %d: %s", code, errs)
+	}
+	sheet := filepath.Join(t.TempDir(), "sheet.jpg")
+	code, _, errs := evalCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "40", "--tasks", "haze,blur",
+		"--sheet", sheet, "--sheet-photo", "b.png", "--sheet-cell", "20")
+	if code != 0 {
+		t.Fatalf("eval --sheet: exit %d: %s", code, errs)
+	}
+	f, err := os.Open(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := jpeg.DecodeConfig(f)
+	if err != nil {
+		t.Fatalf("sheet: %v", err)
+	}
+	// b.png (60x24) is scored at 40x16: cells of 20x8, three columns and two rows with gaps and captions
+	if want := (image.Point{3*20 + 4*4, 2*(8+sheetLabel+4) + 4}); cfg.Width != want.X || cfg.Height != want.Y {
+		t.Errorf("sheet %dx%d, want %v", cfg.Width, cfg.Height, want)
+	}
+	if code, _, errs := evalCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "40", "--tasks", "blur",
+		"--sheet", sheet, "--sheet-photo", "nosuch.png"); code != 2 || !strings.Contains(errs, "nosuch.png") {
+		t.Errorf("unknown sheet photo: exit %d, %s", code, errs)
 	}
 }

@@ -16,39 +16,9 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/backend/gpu"
-	"github.com/diffuir-web/diffuir/runtime/convert"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
-	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/restore"
-	"github.com/diffuir-web/diffuir/runtime/weights"
 )
-
-// loadModel opens a weight pack, or converts a checkpoint in memory (f32,
-// so nothing is lost) when the file is not a pack.
-func loadModel(path string) (*model.Model, error) {
-	if path == "" {
-		return nil, fmt.Errorf("no --model given (this build has no bundled default model yet)")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
-	}
-	if !bytes.HasPrefix(data, []byte(weights.Magic)) {
-		data, _, err = convert.Convert(data, convert.Options{DType: weights.F32})
-		if err != nil {
-			return nil, fmt.Errorf("load model %s: %w", path, err)
-		}
-	}
-	p, err := weights.Open(data)
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
-	}
-	m, err := model.FromPack(p)
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
-	}
-	return m, nil
-}
 
 // chooseBackend opens the requested backend. "auto" takes a hardware GPU
 // when one exists, else the CPU (a software Vulkan such as lavapipe is
@@ -109,7 +79,7 @@ func (f *equalizeFlag) Set(s string) error {
 func runRestore(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("restore", stderr)
 	out := fs.String("o", "", "output image `path` (.png or .jpg)")
-	modelPath := fs.String("model", "", "weight pack or PyTorch/safetensors checkpoint")
+	modelPath := fs.String("model", "", "weight pack or PyTorch/safetensors checkpoint (default: the bundled models/"+defaultPackName+")")
 	steps := fs.Int("steps", 0, "sampling steps, 1-20 (default: the model's)")
 	seed := fs.Uint64("seed", 0, "seed of the starting noise")
 	noise := fs.Float64("noise-scale", 1, "starting-noise multiplier; 0 makes the result deterministic")

@@ -13,7 +13,7 @@
 #
 # Settings (environment variables, defaults in brackets):
 #   RUN [data/runs/tiny-cpu]      run directory: ckpt-*.pt, loss.csv, train.log, train.pid, the pack
-#   SHARD [data/shards/train96.shard]  PATCHES [12000]  SIZE [96]  SEED [1]   the shard (~660 MB)
+#   SHARD [data/shards/train96.shard]  PATCHES [12000]  SIZE [96]  MAX_SIDE [512]  SEED [1]   the shard (~660 MB)
 #   CROP [64]  BATCH [10]  LR [2e-4]  THREADS [2]  BUDGET [7200]  SAVE_EVERY [200]
 # A later, longer phase can train on bigger crops from the same shard: CROP=96 tools/train/run_cpu.sh
 #
@@ -28,6 +28,7 @@ RUN="${RUN:-$REPO/data/runs/tiny-cpu}"
 SHARD="${SHARD:-$REPO/data/shards/train96.shard}"
 PATCHES="${PATCHES:-12000}"
 SIZE="${SIZE:-96}"
+MAX_SIDE="${MAX_SIDE:-512}"
 SEED="${SEED:-1}"
 CROP="${CROP:-64}"
 BATCH="${BATCH:-10}"
@@ -43,7 +44,7 @@ if [ "${1:-}" != "--fg" ]; then
 		echo "run_cpu: already running (pid $(cat "$RUN/train.pid")); stop it with: kill $(cat "$RUN/train.pid")" >&2
 		exit 1
 	fi
-	nohup env RUN="$RUN" SHARD="$SHARD" PATCHES="$PATCHES" SIZE="$SIZE" SEED="$SEED" CROP="$CROP" BATCH="$BATCH" \
+	nohup env RUN="$RUN" SHARD="$SHARD" PATCHES="$PATCHES" SIZE="$SIZE" MAX_SIDE="$MAX_SIDE" SEED="$SEED" CROP="$CROP" BATCH="$BATCH" \
 		LR="$LR" THREADS="$THREADS" BUDGET="$BUDGET" SAVE_EVERY="$SAVE_EVERY" \
 		"$0" --fg "$@" >>"$RUN/train.log" 2>&1 </dev/null &
 	echo $! >"$RUN/train.pid"
@@ -59,7 +60,7 @@ echo "=== run_cpu $(date -u +%FT%TZ): RUN=$RUN SHARD=$SHARD CROP=$CROP BATCH=$BA
 "$REPO/tools/data/fetch_photos.sh"
 if [ ! -f "$SHARD" ]; then
 	go run ./tools/train/mkshard --photos data/photos/train --out "$SHARD" --patches "$PATCHES" \
-		--size "$SIZE" --seed "$SEED" --workers "$THREADS"
+		--size "$SIZE" --max-side "$MAX_SIDE" --seed "$SEED" --workers "$THREADS"
 fi
 
 # train.py saves and exports on SIGTERM/SIGINT; pass the signal on to it.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -221,4 +222,58 @@ func BenchmarkUNetPass(b *testing.B) {
 			b.ReportMetric(flops/2/1e9, "GMAC/pass")
 		})
 	}
+}
+
+// BenchmarkUNetProfile answers where a UNet pass spends its time: every
+// dispatch timed alone (Program.Profile, -ops.reps copies per submit), summed
+// by kernel entry point and logged as a table, largest first. The metric is
+// the sum over dispatches, which overstates a real pass by the submit cost.
+//
+//	go test ./runtime/backend/gpu/ -run '^$' -bench UNetProfile -benchtime 1x -v
+func BenchmarkUNetProfile(b *testing.B) {
+	m := tinyModel(b, 3)
+	g, err := m.Graph(*unetSize, *unetSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	in := testImage(r, g.Input.Len())
+	tv := make([]float32, m.TimeLen())
+	m.NewTimeEncoder().Encode(tv, 500)
+	out := make([]float32, g.Output.Len())
+	p, err := gpuBackend(b).Compile(g, m.Params, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	prog := p.(*Program)
+	if err := p.Run(in, tv, out); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var times []DispatchTime
+	for range b.N {
+		if times, err = prog.Profile(*opsReps); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	total, byKernel, count := 0.0, map[string]float64{}, map[string]int{}
+	for _, d := range times {
+		total += d.Seconds
+		byKernel[d.Kernel] += d.Seconds
+		count[d.Kernel]++
+	}
+	names := make([]string, 0, len(byKernel))
+	for k := range byKernel {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return byKernel[names[i]] > byKernel[names[j]] })
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s\n%-58s %9s %6s %6s\n", prog.Summary(), "kernel", "ms/pass", "share", "count")
+	for _, k := range names {
+		fmt.Fprintf(&sb, "%-58s %9.2f %5.1f%% %6d\n", k, byKernel[k]*1e3, 100*byKernel[k]/total, count[k])
+	}
+	b.Log(sb.String())
+	b.ReportMetric(total*1e3, "ms/pass-summed")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/gogpu/wgpu"
@@ -43,6 +44,8 @@ type step struct {
 	pipe    *pipeline
 	group   *wgpu.BindGroup
 	x, y, z uint32
+	op      string // the op's name, for Profile
+	kernel  string // the kernel's file(s) and entry point, for Profile
 }
 
 var _ backend.Program = (*Program)(nil)
@@ -170,7 +173,7 @@ func (p *Program) build(c *compiler) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.label, err)
 		}
-		p.steps = append(p.steps, step{pipe: pipe, group: p.groups[d.bind], x: d.x, y: d.y, z: d.z})
+		p.steps = append(p.steps, step{pipe: pipe, group: p.groups[d.bind], x: d.x, y: d.y, z: d.z, op: d.label, kernel: d.k.key()})
 	}
 	return p.flush()
 }
@@ -433,6 +436,54 @@ func (p *Program) Close() (err error) {
 	}
 	p.groups, p.slots, p.arenas, p.steps = nil, nil, nil, nil
 	return nil
+}
+
+// DispatchTime is one dispatch's share of a UNet pass, from Profile.
+type DispatchTime struct {
+	Op      string    // the graph op it belongs to
+	Kernel  string    // shader file(s) and entry point, e.g. "groupnorm.wgsl:stats"
+	Seconds float64   // wall time per dispatch, submit and wait included
+	Groups  [3]uint32 // workgroups dispatched
+}
+
+// Profile times every dispatch of a UNet pass on its own: reps copies of it
+// in one command buffer, submitted and waited for, so each figure includes
+// one submit and wait shared by the reps. The buffers keep whatever the last
+// Run left in them. It answers where a pass spends its time; the sum
+// overstates a real pass by the per-submit cost times the dispatch count.
+func (p *Program) Profile(reps int) (out []DispatchTime, err error) {
+	defer guard(&err, "profile")
+	if p.closed {
+		return nil, fmt.Errorf("gpu: profile: %w", ErrClosed)
+	}
+	if err := p.b.usable(); err != nil {
+		return nil, fmt.Errorf("gpu: profile: %w", err)
+	}
+	reps = max(reps, 1)
+	var sink [16]byte
+	for _, s := range p.steps {
+		start := time.Now()
+		err := p.submit(func(pass *wgpu.ComputePassEncoder) {
+			pass.SetPipeline(s.pipe.pipe)
+			pass.SetBindGroup(0, s.group, nil)
+			for range reps {
+				pass.Dispatch(s.x, s.y, s.z)
+			}
+		}, func(enc *wgpu.CommandEncoder) {
+			enc.CopyBufferToBuffer(p.slots[p.plan.Slot[p.g.Output.ID]], 0, p.staging, 0, 16)
+		})
+		if err == nil {
+			err = p.readback(p.staging, 16, sink[:])
+		}
+		if err != nil {
+			err = classify(fmt.Errorf("gpu: profile %s: %w", s.op, err))
+			p.b.markLost(err)
+			return nil, err
+		}
+		out = append(out, DispatchTime{Op: s.op, Kernel: s.kernel, Seconds: time.Since(start).Seconds() / float64(reps),
+			Groups: [3]uint32{s.x, s.y, s.z}})
+	}
+	return out, nil
 }
 
 // dispatchOnly encodes every dispatch reps times into one command buffer,
