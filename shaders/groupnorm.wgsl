@@ -8,7 +8,7 @@
 //   finalize: one invocation per group: combines its chunks (Chan et al.'s
 //             parallel variance) into st[2g], st[2g+1] = mean, 1/std, biased
 //             variance as PyTorch.
-//   apply:    one invocation per (pixel, channel):
+//   apply:    one invocation per APPLY_PER pixels of a channel:
 //          y = (x-mean)/std*gamma + beta; y = y*(scale+1)+shift (FiLM);
 //          y = SiLU(y); y += res.
 
@@ -100,26 +100,39 @@ fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
     st[2u * g + 1u] = inverseSqrt(m2 / f32(len) + p.eps);
 }
 
+// APPLY_PER values per invocation: the per-channel constants are loaded and
+// combined once for all of them, which on CPU-emulated adapters (lavapipe,
+// SwiftShader) costs as much as the arithmetic itself.
+const APPLY_PER: u32 = 4u;
+
 @compute @workgroup_size(256, 1, 1)
 fn apply(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x;
+    let i0 = gid.x * APPLY_PER;
     let ch = gid.y;
-    if (i >= p.n || ch >= p.c) {
+    if (i0 >= p.n || ch >= p.c) {
         return;
     }
     let g = ch / (p.c / p.groups);
-    let idx = ch * p.n + i;
-    var y = (src[idx] - st[2u * g]) * st[2u * g + 1u] * vecs[ch] + vecs[p.c + ch];
+    // y = x*a + b folds the normalisation, the affine and the FiLM
+    var a = st[2u * g + 1u] * vecs[ch];
+    var b = vecs[p.c + ch] - st[2u * g] * a;
     if (p.film >= 0) {
         let f = u32(p.film);
-        y = y * (tvec[f + ch] + 1.0) + tvec[f + p.c + ch];
+        let sc = tvec[f + ch] + 1.0;
+        a *= sc;
+        b = b * sc + tvec[f + p.c + ch];
     }
-    if (p.silu != 0u) {
-        // min() keeps exp finite; beyond 80 the result is -0 either way.
-        y = y / (1.0 + exp(min(-y, 80.0)));
+    let end = min(i0 + APPLY_PER, p.n);
+    for (var i = i0; i < end; i++) {
+        let idx = ch * p.n + i;
+        var y = src[idx] * a + b;
+        if (p.silu != 0u) {
+            // min() keeps exp finite; beyond 80 the result is -0 either way.
+            y = y / (1.0 + exp(min(-y, 80.0)));
+        }
+        if (p.has_res != 0u) {
+            y += res[idx];
+        }
+        dst[idx] = y;
     }
-    if (p.has_res != 0u) {
-        y += res[idx];
-    }
-    dst[idx] = y;
 }

@@ -345,6 +345,9 @@ func convVariant(shape string, tiled, f16, uniform bool) string {
 	return v + " storage"
 }
 
+// gnApplyPer is groupnorm.wgsl's APPLY_PER: values per apply invocation.
+const gnApplyPer = 4
+
 func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	ch, n := o.In.C, o.In.H*o.In.W
 	if o.Groups <= 0 || ch%o.Groups != 0 {
@@ -392,7 +395,7 @@ func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	if err := c.dispatch(o.Name, kGNFinal, bg, ceilDiv(o.Groups, 64), 1, 1); err != nil {
 		return err
 	}
-	return c.dispatch(o.Name, kGNApply, bg, ceilDiv(n, 256), ch, 1)
+	return c.dispatch(o.Name, kGNApply, bg, ceilDiv(n, 256*gnApplyPer), ch, 1)
 }
 
 func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
