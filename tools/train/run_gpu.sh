@@ -5,7 +5,8 @@
 #     Builds a static mkshard (the device image has PyTorch but no Go) into data/gpu/ and checks
 #     that data/photos/train is fetched. With CHECKPOINT (e.g. the ckpt-*.pt of an earlier call)
 #     the GPU run resumes from its weights and EMA (Adam's state is dropped to halve what is
-#     carried, ~7.4 MB for Tiny). Carried: data/gpu (~3 MB) and data/photos/train (~26 MB), inside
+#     carried, ~7.4 MB for Tiny); with a pack instead (models/diffuir-tiny.duir) a new run starts
+#     from its weights (train.py --init). Carried: data/gpu (~3 MB) and data/photos/train (~26 MB), inside
 #     the 64 MiB a call may carry with the working tree.
 #     If data/gpu/train.shard exists (made here, carried along), it is used as is instead.
 #
@@ -43,11 +44,13 @@ prepare)
 	rm -rf "$GPU/init"
 	if [ -n "${2:-}" ]; then
 		mkdir -p "$GPU/init"
+		case "$2" in *.duir) cp "$2" "$GPU/init/" ;; *)
 		# weights and EMA only: Adam's moments would double what the call must carry
 		/usr/bin/python3 -c 'import sys, torch
 st = torch.load(sys.argv[1], map_location="cpu")
 st["opt0"] = None
-torch.save(st, sys.argv[2])' "$2" "$GPU/init/$(basename "$2")"
+torch.save(st, sys.argv[2])' "$2" "$GPU/init/$(basename "$2")" ;;
+		esac
 	fi
 	du -sh "$GPU" "$REPO/data/photos/train"
 	echo "ready: run(command=\"bash tools/train/run_gpu.sh device\", carry=[\"data/gpu\", \"data/photos/train\"], timeout_s=600)"
@@ -85,11 +88,16 @@ shard | device)
 		"$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
 	} 2>&1 | tee "$log"
 	mkdir -p "$RUN"
-	if [ -d "$GPU/init" ]; then cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true; fi
+	init=()
+	if [ -d "$GPU/init" ]; then
+		cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true
+		pack="$(ls "$GPU"/init/*.duir 2>/dev/null | head -n 1)"
+		[ -z "$pack" ] || init=(--init "$pack")
+	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
 		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
-		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" "${@:2}" 2>&1 | tee -a "$log"
+		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" "${init[@]}" "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
 	last="$(ls "$RUN"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"

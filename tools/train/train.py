@@ -236,6 +236,26 @@ def load_state(path):
         return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def init_weights(path, unet, ema):
+    """Loads a pack's or a checkpoint's (EMA) weights into the network and its
+    EMA. A pack holds the convolutions with weight standardization already
+    applied; standardizing them again changes them by less than its epsilon,
+    so they load as they are."""
+    import export_onnx  # tools/pyref: the pack and checkpoint readers
+    if path.endswith(".duir"):
+        _, _, sd = export_onnx.read_pack(path)
+    else:
+        sd = export_onnx.read_checkpoint(path)
+    want = unet.state_dict().keys()
+    missing = sorted(set(want) - set(sd))
+    if missing:
+        raise SystemExit(f"--init {path}: missing tensors, e.g. {missing[:3]}")
+    with torch.no_grad():
+        for target in (unet, ema.model):
+            target.load_state_dict({k: sd[k].to(target.state_dict()[k].device) for k in want})
+    print(f"initialised from {path}", flush=True)
+
+
 def export_pack(ckpt, run_dir, size, go):
     out = os.path.join(run_dir, f"diffuir-{size}.duir")
     cmd = [go, "run", "./tools/diffuir", "convert", ckpt, "-o", out, "--name", f"diffuir-{size}"]
@@ -280,6 +300,9 @@ def parse_args(argv=None):
     ap.add_argument("--export-pt", default="",
                     help="also write the final EMA weights alone, Trainer layout {'step','ema'} (~3.6 MB for Tiny), here")
     ap.add_argument("--go", default="go", help="go command used for the export")
+    ap.add_argument("--init", default="",
+                    help="start a new run from these weights: a .duir pack (e.g. the shipped models/diffuir-tiny.duir) "
+                         "or a .pt checkpoint (its EMA weights); ignored when the run directory has a checkpoint")
     return ap.parse_args(argv)
 
 
@@ -332,6 +355,8 @@ def main(argv=None):
         ema.model.to(device)
     else:
         print(f"new run in {args.run_dir}: {args.size}, {sum(p.numel() for p in unet.parameters())} parameters", flush=True)
+        if args.init:
+            init_weights(args.init, unet, ema)
 
     # loss.csv: drop rows newer than the checkpoint we resumed from
     log_path = os.path.join(args.run_dir, "loss.csv")
