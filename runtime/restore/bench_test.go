@@ -11,13 +11,19 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/backend/gpu"
+	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/restore"
+	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
 // benchSizes lists the image sizes the restore benchmarks run, as S (square)
 // or WxH: a real GPU is timed at photo sizes too, e.g.
 // -restore.sizes=256,512,2048,4000x3000.
 var benchSizes = flag.String("restore.sizes", "256,512", "comma-separated image sizes, S or WxH")
+
+// benchModel picks the random-weight model the restore benchmarks run:
+// tiny (the names say so) or small, whose sub-benchmarks are named small-SIZE.
+var benchModel = flag.String("restore.model", "tiny", "tiny or small")
 
 func parseSizes(b *testing.B) [][2]int {
 	var out [][2]int
@@ -61,9 +67,20 @@ func BenchmarkRestoreTinyGPU(b *testing.B) {
 }
 
 func benchRestore(b *testing.B, be backend.Backend) {
-	m := tinyModel(b)
+	cfg, prefix := weights.Tiny, ""
+	switch *benchModel {
+	case "tiny":
+	case "small":
+		cfg, prefix = weights.Small, "small-"
+	default:
+		b.Fatalf("-restore.model %q: want tiny or small", *benchModel)
+	}
+	m, err := model.FromTensors(cfg, model.RandomWeights(cfg, 1, weights.F16))
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, size := range parseSizes(b) {
-		b.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s%dx%d", prefix, size[0], size[1]), func(b *testing.B) {
 			r := restore.New(m, be)
 			defer r.Close()
 			img := gradient(size[0], size[1], false)
