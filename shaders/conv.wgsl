@@ -22,30 +22,10 @@
 // input (up = 1: reads at (y>>1, x>>1) of an h×w input seen as 2h×2w), any
 // stride and zero padding. Shapes come from the uniform p.
 //
-// This file needs one weight snippet appended (conv_w_*.wgsl): it declares
-// binding 4 and `fn load_w8(i: u32) -> W8`, the 8 channel weights of entry i.
+// Composed as conv_params.wgsl (Params, W8, binding 0) + this file + one
+// weight snippet (conv_w_*.wgsl), which declares binding 4 and
+// `fn load_w8(i: u32) -> W8`, the 8 channel weights of entry i.
 
-struct Params {
-    ca: u32,      // channels read from in_a
-    cb: u32,      // channels read from in_b (0: none; in_b is then a dummy)
-    h: u32,       // stored input height (before the fused upsample)
-    w: u32,       // stored input width
-    cout: u32,
-    ho: u32,
-    wo: u32,
-    k: u32,
-    stride: u32,
-    pad: u32,
-    up: u32,      // 1: nearest-2x upsample fused into the reads
-    has_res: u32, // 1: add res to the output
-}
-
-struct W8 {
-    lo: vec4<f32>, // output channels co0+0..3
-    hi: vec4<f32>, // output channels co0+4..7
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 // Inputs are read as vec4 so aligned rows take 16-byte loads (the host
 // sizes activation buffers to multiples of 16 bytes).
 @group(0) @binding(1) var<storage, read> in_a: array<vec4<f32>>;

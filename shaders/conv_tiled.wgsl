@@ -21,31 +21,10 @@
 //
 // Same uniform, bindings and fused features as conv.wgsl (bias, residual,
 // two-input concat, nearest-2x upsample, any k, stride, zero padding); all
-// shapes come from p, so one pipeline serves every layer. It needs one
-// weight snippet appended (conv_w_*.wgsl), which declares binding 4 and
-// `fn load_w8(i: u32) -> W8`.
+// shapes come from p, so one pipeline serves every layer. Composed as
+// conv_params.wgsl + this file + one weight snippet (conv_w_*.wgsl), which
+// declares binding 4 and `fn load_w8(i: u32) -> W8`.
 
-struct Params {
-    ca: u32,      // channels read from in_a
-    cb: u32,      // channels read from in_b (0: none; in_b is then a dummy)
-    h: u32,       // stored input height (before the fused upsample)
-    w: u32,       // stored input width
-    cout: u32,
-    ho: u32,
-    wo: u32,
-    k: u32,
-    stride: u32,
-    pad: u32,
-    up: u32,      // 1: nearest-2x upsample fused into the reads
-    has_res: u32, // 1: add res to the output
-}
-
-struct W8 {
-    lo: vec4<f32>, // output channels co0+0..3
-    hi: vec4<f32>, // output channels co0+4..7
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> in_a: array<f32>;
 @group(0) @binding(2) var<storage, read> in_b: array<f32>;
 @group(0) @binding(3) var<storage, read> res: array<f32>;

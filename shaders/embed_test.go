@@ -9,14 +9,14 @@ import (
 
 // modules lists every complete shader the GPU backend builds.
 var modules = [][]string{
-	{"conv.wgsl", "conv_w_f16_uniform.wgsl"},
-	{"conv.wgsl", "conv_w_f16_storage.wgsl"},
-	{"conv.wgsl", "conv_w_f32_uniform.wgsl"},
-	{"conv.wgsl", "conv_w_f32_storage.wgsl"},
-	{"conv_tiled.wgsl", "conv_w_f16_uniform.wgsl"},
-	{"conv_tiled.wgsl", "conv_w_f16_storage.wgsl"},
-	{"conv_tiled.wgsl", "conv_w_f32_uniform.wgsl"},
-	{"conv_tiled.wgsl", "conv_w_f32_storage.wgsl"},
+	{"conv_params.wgsl", "conv.wgsl", "conv_w_f16_uniform.wgsl"},
+	{"conv_params.wgsl", "conv.wgsl", "conv_w_f16_storage.wgsl"},
+	{"conv_params.wgsl", "conv.wgsl", "conv_w_f32_uniform.wgsl"},
+	{"conv_params.wgsl", "conv.wgsl", "conv_w_f32_storage.wgsl"},
+	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f16_uniform.wgsl"},
+	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f16_storage.wgsl"},
+	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f32_uniform.wgsl"},
+	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f32_storage.wgsl"},
 	{"groupnorm.wgsl"},
 	{"layernorm.wgsl"},
 	{"linear_attention.wgsl"},

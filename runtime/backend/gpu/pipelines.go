@@ -83,14 +83,14 @@ func layoutKey(kinds []bindKind) string {
 // reading weights as f16 or f32 from a uniform or storage binding.
 func convKernel(entry string, f16, uniform bool) kernel {
 	snip, w := convWeights(f16, uniform)
-	return kernel{[]string{"conv.wgsl", snip}, entry, convLayout(w)}
+	return kernel{[]string{"conv_params.wgsl", "conv.wgsl", snip}, entry, convLayout(w)}
 }
 
 // convTiledKernel is the implicit-GEMM conv (one entry point for every
 // shape) with the same weight readers and bindings as convKernel.
 func convTiledKernel(f16, uniform bool) kernel {
 	snip, w := convWeights(f16, uniform)
-	return kernel{[]string{"conv_tiled.wgsl", snip}, "main", convLayout(w)}
+	return kernel{[]string{"conv_params.wgsl", "conv_tiled.wgsl", snip}, "main", convLayout(w)}
 }
 
 // convWeights is the weight-reader snippet and its binding kind.
