@@ -73,6 +73,8 @@ function setBackendLine(caps) {
   if (caps && caps.webgpu && caps.webgpu.available && caps.backend.kind === 'gpu') {
     const a = caps.webgpu.adapter;
     el.title = `WebGPU adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ')}; shader-f16: ${caps.webgpu.f16 ? 'yes' : 'no'}`;
+  } else if (backendPref === 'auto' && caps && caps.webgpu && caps.webgpu.adapter && caps.webgpu.adapter.software) {
+    el.title = 'Add ?backend=gpu to the address to run on the WebGPU adapter anyway.';
   }
 }
 

@@ -265,11 +265,13 @@ export class DiffuirClient extends EventTarget {
 export function describeBackend(caps) {
   if (!caps || !caps.backend) return 'Starting…';
   const b = caps.backend;
+  const a = caps.webgpu && caps.webgpu.adapter;
   if (b.kind === 'gpu') {
-    const a = caps.webgpu && caps.webgpu.adapter;
     const named = a && [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ');
-    return `GPU: ${named || b.name.replace(/^gpu: /, '')}`;
+    return `GPU: ${named || b.name.replace(/^gpu: /, '')}${a && a.software ? ' (software: slower than the CPU here)' : ''}`;
   }
+  // Beside a software adapter the CPU is the faster choice, not a slow fallback.
+  if (a && a.software) return `CPU (${b.reason || b.name})`;
   return `CPU fallback: slow (${b.reason || b.name})`;
 }
 

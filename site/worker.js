@@ -96,6 +96,8 @@ function dead(code, message) {
   post({ type: 'fatal', error: bootError });
 }
 
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|basic render driver/i;
+
 // What the browser says about WebGPU, independent of the Go backend.
 async function webgpuInfo() {
   const out = { available: false };
@@ -119,6 +121,11 @@ async function webgpuInfo() {
       device: ai.device || '',
       description: ai.description || '',
     };
+    // A CPU implementation: the browser's fallback adapter (SwiftShader in
+    // Chromium; adapter.isFallbackAdapter before info had it), or a software
+    // driver under the browser, known by name.
+    const names = Object.values(out.adapter).join(' ');
+    out.adapter.software = !!(ai.isFallbackAdapter || adapter.isFallbackAdapter) || SOFTWARE_ADAPTER.test(names);
     out.f16 = adapter.features.has('shader-f16');
     const l = adapter.limits;
     out.limits = {
@@ -132,6 +139,21 @@ async function webgpuInfo() {
     out.reason = `requestAdapter failed: ${err && err.message}`;
   }
   return out;
+}
+
+// The backend to ask the Go side for: the one place the automatic choice
+// looks at the adapter, as Go cannot (gogpu names the browser's adapter
+// just "WebGPU Adapter"). On a software adapter the CPU backend restores
+// about 4x faster (SwiftShader, docs/BENCHMARKS.md), so auto takes the CPU
+// there, as the CLI's --backend auto skips lavapipe; an explicit 'gpu'
+// still gets the adapter.
+function chooseBackend(requested, webgpu) {
+  const a = webgpu.adapter;
+  if (requested === 'auto' && a && a.software) {
+    const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || 'fallback adapter';
+    return { backend: 'cpu', reason: `WebGPU adapter is software: ${name}, slower here` };
+  }
+  return { backend: requested };
 }
 
 async function readWithProgress(res, total, onProgress, signal) {
@@ -236,7 +258,8 @@ async function handle(msg) {
   try {
     switch (type) {
       case 'init': {
-        const [go, webgpu] = await Promise.all([api.init({ backend: msg.backend || 'auto' }), webgpuInfo()]);
+        const webgpu = await webgpuInfo();
+        const go = await api.init(chooseBackend(msg.backend || 'auto', webgpu));
         caps = { ...go, webgpu, models: info.models, build: info.version };
         post({ id, type: 'result', result: caps });
         break;

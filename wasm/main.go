@@ -5,7 +5,7 @@
 // (site/worker.js) and exposes globalThis.diffuirGo, whose calls all return
 // Promises and do their work in goroutines:
 //
-//	init({backend: "auto"|"cpu"|"gpu"})            -> {version, backend, gpuBuilt}
+//	init({backend: "auto"|"cpu"|"gpu", reason})    -> {version, backend, gpuBuilt}
 //	loadModel(bytes, name)                         -> model info (a pack, or a checkpoint converted in memory)
 //	restore(id, bytes, options, onProgress)        -> {bytes, width, height, mime, ...}
 //	encode(resultId, format, quality)              -> {bytes, mime}
@@ -19,6 +19,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,9 @@ type backendInfo struct {
 
 type initOptions struct {
 	Backend string `js:"backend"` // auto (default), cpu or gpu
+	// Reason, with backend cpu, is why the worker chose the CPU: it makes the
+	// automatic choice, as only it can see whether the adapter is software.
+	Reason string `js:"reason"`
 }
 
 type initResult struct {
@@ -188,8 +192,10 @@ func (b *bridge) useCPU(reason string) {
 	b.beInfo = backendInfo{Kind: "cpu", Name: c.Name(), Reason: reason}
 }
 
-// init chooses the backend: the GPU when it is linked in, the browser has
-// WebGPU and an adapter opens; the CPU otherwise, with the reason.
+// init opens the backend: for auto or gpu, the GPU when it is linked in, the
+// browser has WebGPU and an adapter opens; the CPU otherwise, with the
+// reason. The worker has already turned auto into cpu on a software adapter
+// (worker.js chooseBackend).
 func (b *bridge) init(args []js.Value) (any, error) {
 	var opt initOptions
 	if v := arg(args, 0); v.Type() == js.TypeObject {
@@ -206,7 +212,7 @@ func (b *bridge) init(args []js.Value) (any, error) {
 	}
 	switch opt.Backend {
 	case "cpu":
-		b.useCPU("CPU chosen")
+		b.useCPU(cmp.Or(opt.Reason, "requested"))
 	case "", "auto", "gpu":
 		b.tryGPU()
 	default:

@@ -80,7 +80,8 @@ export interface Capabilities {
   webgpu: {
     available: boolean;
     reason?: string;
-    adapter?: { vendor: string; architecture: string; device: string; description: string };
+    /** software: a CPU implementation (SwiftShader...), where backend "auto" takes the CPU. */
+    adapter?: { vendor: string; architecture: string; device: string; description: string; software: boolean };
     f16?: boolean;
     limits?: Record<string, number>;
   };

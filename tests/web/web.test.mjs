@@ -98,17 +98,58 @@ function compareToReference(file) {
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 
-test('restore matches the CLI (WebGPU browser)', async () => {
-  const { page, context, log } = await openPage('webgpu');
+test('restore matches the CLI (WebGPU browser, ?backend=gpu)', async () => {
+  // Asked for: on SwiftShader, auto takes the CPU (the next test).
+  const { page, context, log } = await openPage('webgpu', { url: new URL('?backend=gpu', BASE).href });
   try {
     await waitModelReady(page);
     const backend = await page.textContent('#backend');
+    assert(/^GPU: .*swiftshader.*\(software: slower than the CPU here\)$/i.test(backend.trim()), `status line says ${backend}`);
     const file = await restoreAndDownload(page, 'webgpu-result.png');
     const d = compareToReference(file);
     const info = await page.textContent('#result-info');
+    assert(/on the GPU\.$/.test(info.trim()), `result says ${info}`);
     await page.screenshot({ path: path.join(ART, 'webgpu-page.png'), fullPage: true });
     assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
     return `${backend.trim()}; ${info.trim()}; max diff ${d.maxDiff.toFixed(2)}/255, ${(d.fractionWithin * 100).toFixed(2)}% within 1/255`;
+  } finally {
+    await context.close();
+  }
+});
+
+test('software WebGPU adapter (SwiftShader): auto takes the CPU and says why, page and widget; gpu on request', async () => {
+  const { page, context, log } = await openPage('webgpu', { url: null });
+  // A host page whose widget asks for the GPU (the embed example's widgets use auto).
+  await context.route('**/widget-gpu.html', (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: '<!doctype html><script type="module" src="widget/diffuir-restore.js"></script><diffuir-restore backend="gpu"></diffuir-restore>',
+    }),
+  );
+  try {
+    await page.goto(BASE);
+    await waitModelReady(page);
+    const backend = (await page.textContent('#backend')).trim();
+    assert(/^CPU \(WebGPU adapter is software: .*swiftshader.*, slower here\)$/i.test(backend), `status line says ${backend}`);
+    const caps = await page.evaluate(() => window.diffuir.state.caps);
+    assert(caps.webgpu.available && caps.webgpu.adapter.software === true, `caps.webgpu: ${JSON.stringify(caps.webgpu)}`);
+    assert(caps.backend.kind === 'cpu', `caps.backend: ${JSON.stringify(caps.backend)}`);
+    const file = await restoreAndDownload(page, 'software-auto-result.png');
+    compareToReference(file);
+    const info = (await page.textContent('#result-info')).trim();
+    assert(/on the CPU\.$/.test(info), `result says ${info}`);
+    // The widget is a client of the same worker protocol: the same choice.
+    await page.goto(new URL('embed-example.html', BASE).href);
+    const auto = await page.evaluate(async () => (await document.getElementById('w1').capabilities()).backend);
+    assert(auto.kind === 'cpu' && auto.reason === caps.backend.reason, `widget, auto: ${JSON.stringify(auto)}`);
+    await page.goto(new URL('widget-gpu.html', BASE).href);
+    const gpu = await page.evaluate(async () => {
+      await customElements.whenDefined('diffuir-restore');
+      return (await document.querySelector('diffuir-restore').capabilities()).backend;
+    });
+    assert(gpu.kind === 'gpu', `widget, backend="gpu": ${JSON.stringify(gpu)}`);
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    return `page: ${backend}; widget (auto): cpu; widget (gpu): ${gpu.name}`;
   } finally {
     await context.close();
   }
