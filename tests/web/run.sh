@@ -23,7 +23,7 @@ if [[ ! -f tests/web/node_modules/playwright-core/package.json ]]; then
 fi
 
 echo "== test model, build"
-go run ./tests/web/mkpack -o "$W/models/tiny-random.duir"
+go run ./tools/mkpack -o "$W/models/tiny-random.duir"
 DIFFUIR_MODELS_DIR="$W/models" ./build.sh | grep -E '^(wasm|build|web app|WARNING)' || true
 [[ -f dist/site/build-info.js ]] || { echo "run.sh: the build failed" >&2; exit 1; }
 go build -o "$W/serve" ./tests/web/serve

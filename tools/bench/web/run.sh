@@ -48,7 +48,7 @@ if [[ -n ${PACK:-} ]]; then
     *) go run ./tools/diffuir convert "$PACK" -o "$pack" ;;
   esac
 elif [[ ! -f $pack ]]; then
-  go run ./$D/mkpack -size "$MODEL" -o "$pack"
+  go run ./tools/mkpack -size "$MODEL" -o "$pack"
 fi
 for v in "" -pad8; do
   onnx=$W/models/$MODEL$v.onnx

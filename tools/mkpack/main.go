@@ -1,7 +1,8 @@
-// Command mkpack writes a random-weight weight pack of a given model size,
-// the benchmark model of tools/bench/web when models/ holds no pack:
+// Command mkpack writes a weight pack of random weights of a given model
+// size: the test model of the web-app tests (tests/web) and the benchmark
+// model of tools/bench/web when it is given no pack:
 //
-//	go run ./tools/bench/web/mkpack -size tiny -o tools/bench/web/.work/tiny.duir
+//	go run ./tools/mkpack -size tiny -o dist/testdata/models/tiny-random.duir
 package main
 
 import (
