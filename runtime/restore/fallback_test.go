@@ -93,3 +93,30 @@ func TestTilesFitTheBufferLimit(t *testing.T) {
 		t.Fatalf("got %v, want ErrLimits", err)
 	}
 }
+
+func TestTilesFitTheMemoryBudget(t *testing.T) {
+	m := tinyModel(t)
+	const budget = 24 << 20
+	r := restore.New(m, &cpu.Backend{})
+	defer r.Close()
+	img := gradient(200, 150, false)
+	if _, err := r.Restore(context.Background(), img, restore.Options{Steps: 1, Tile: -1, MemoryBudget: budget}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.MemoryBytes(); got > budget || got == 0 {
+		t.Errorf("activation memory %d bytes, budget %d", got, budget)
+	}
+	// Without the budget the whole image is one plan, well over it.
+	whole := restore.New(m, &cpu.Backend{})
+	defer whole.Close()
+	if _, err := whole.Restore(context.Background(), img, restore.Options{Steps: 1, Tile: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if whole.MemoryBytes() <= budget {
+		t.Fatalf("the whole image plans %d bytes: the budget tests nothing", whole.MemoryBytes())
+	}
+	_, err := r.Restore(context.Background(), img, restore.Options{Steps: 1, MemoryBudget: 1 << 10})
+	if !errors.Is(err, restore.ErrBudget) {
+		t.Fatalf("a 1 KiB budget: got %v, want ErrBudget", err)
+	}
+}

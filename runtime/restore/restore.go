@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
@@ -22,6 +23,9 @@ const (
 	EqualizeOn
 )
 
+// ErrBudget: Options.MemoryBudget is below what even the smallest tile needs.
+var ErrBudget = errors.New("memory budget too small")
+
 // Defaults for tiling: whole images up to DefaultTile on each side, tiles
 // of that size overlapping by DefaultOverlap beyond.
 const (
@@ -38,7 +42,10 @@ type Options struct {
 	Equalize   EqualizeMode
 	Tile       int // tile side; 0 means DefaultTile, negative means the whole image in one pass
 	Overlap    int // overlap between tiles; 0 means DefaultOverlap
-	Progress   func(Progress)
+	// MemoryBudget caps the activation memory of one tile's plan, in bytes
+	// (0: no cap): tiles shrink until the plan fits, on any backend.
+	MemoryBudget int64
+	Progress     func(Progress)
 	// Fallback, if set, takes over when the backend fails for good (a lost
 	// GPU, or out of memory even with smaller tiles); Notice hears why.
 	Fallback backend.Backend
@@ -153,7 +160,7 @@ func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options)
 	if overlap == 0 {
 		overlap = DefaultOverlap
 	}
-	size, err = r.fitTile(img.W, img.H, size)
+	size, err = r.fitTile(img.W, img.H, size, opt.MemoryBudget)
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +194,16 @@ func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options)
 
 // fitTile shrinks the tile side (0 = whole image) until every tensor of a
 // tile's graph fits the backend's largest buffer, so a GPU with WebGPU's
-// default 128 MiB bindings gets tiles it can hold instead of an error.
-func (r *Restorer) fitTile(w, h, size int) (int, error) {
-	lim, ok := r.Backend.(backend.BufferLimiter)
-	if !ok {
+// default 128 MiB bindings gets tiles it can hold instead of an error, and
+// until the tile's activation plan fits budget (bytes, 0: none).
+func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
+	maxBytes := int64(math.MaxInt64)
+	if lim, ok := r.Backend.(backend.BufferLimiter); ok {
+		maxBytes = lim.MaxTensorBytes()
+	}
+	if maxBytes == math.MaxInt64 && budget <= 0 {
 		return size, nil
 	}
-	maxBytes := lim.MaxTensorBytes()
 	mult := model.Multiple(r.Model.Cfg)
 	for {
 		tw, th := w, h
@@ -208,15 +218,25 @@ func (r *Restorer) fitTile(w, h, size int) (int, error) {
 		for _, t := range g.Tensors {
 			largest = max(largest, t.Len())
 		}
-		if int64(largest)*4 <= maxBytes {
+		planned := int64(0)
+		if budget > 0 {
+			planned = 4 * int64(g.PlanMemory([]backend.Tensor{g.Input, g.Output}).Total())
+		}
+		if int64(largest)*4 <= maxBytes && (budget <= 0 || planned <= budget) {
 			return size, nil
 		}
 		side := max(tw, th)
 		if side <= 2*mult {
-			return 0, fmt.Errorf("restore: %w: even a %dx%d tile needs a %d-byte buffer, the device allows %d",
-				backend.ErrLimits, tw, th, largest*4, maxBytes)
+			if int64(largest)*4 > maxBytes {
+				return 0, fmt.Errorf("restore: %w: even a %dx%d tile needs a %d-byte buffer, the device allows %d",
+					backend.ErrLimits, tw, th, largest*4, maxBytes)
+			}
+			return 0, fmt.Errorf("restore: %w: even a %dx%d tile plans %.1f MiB of activations, over the %.1f MiB budget",
+				ErrBudget, tw, th, float64(planned)/(1<<20), float64(budget)/(1<<20))
 		}
-		size = (side*3/4 + mult - 1) / mult * mult
+		// Round down: rounding 3/4 of the side up to the multiple could give
+		// the side back (48 -> 36 -> 48) and loop forever.
+		size = side * 3 / 4 / mult * mult
 	}
 }
 

@@ -87,6 +87,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&equalize, "equalize", "low-light histogram equalization: --equalize (on), --equalize=off, --equalize=auto (default: on for underexposed photos)")
 	tileSize := fs.Int("tile", restore.DefaultTile, "tile side in pixels; 0 processes the whole image at once")
 	overlap := fs.Int("overlap", restore.DefaultOverlap, "overlap between tiles in pixels")
+	budget := fs.Int("memory", 0, "activation memory budget of one tile in MiB (0: none); tiles shrink to fit it")
 	depth := fs.Int("bit-depth", 0, "PNG output bits per channel, 8 or 16 (default: the input's)")
 	quality := fs.Int("quality", 92, "JPEG output quality, 1-100")
 	backendName := fs.String("backend", "auto", "auto, cpu or gpu")
@@ -104,11 +105,12 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if *depth != 0 && *depth != 8 && *depth != 16 {
 		return usagef("--bit-depth %d: want 8 or 16", *depth)
 	}
-	if *tileSize < 0 || *overlap < 0 {
-		return usagef("--tile and --overlap must not be negative")
+	if *tileSize < 0 || *overlap < 0 || *budget < 0 {
+		return usagef("--tile, --overlap and --memory must not be negative")
 	}
 	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: equalize.mode, Tile: *tileSize, Overlap: *overlap,
-		Notice: func(s string) { fmt.Fprintf(stderr, "\nnote: %s\n", s) }}
+		MemoryBudget: int64(*budget) << 20,
+		Notice:       func(s string) { fmt.Fprintf(stderr, "\nnote: %s\n", s) }}
 	if *tileSize == 0 {
 		opt.Tile = -1
 	}
