@@ -17,9 +17,9 @@ var modules = [][]string{
 	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f16_storage.wgsl"},
 	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f32_uniform.wgsl"},
 	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f32_storage.wgsl"},
-	{"groupnorm.wgsl"},
+	{"groupnorm.wgsl", "reduce.wgsl"},
 	{"layernorm.wgsl"},
-	{"linear_attention.wgsl"},
+	{"linear_attention.wgsl", "reduce.wgsl"},
 	{"attention.wgsl"},
 	{"sampler.wgsl"},
 }

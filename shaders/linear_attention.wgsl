@@ -59,27 +59,6 @@ fn q_softmax(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-const WG: u32 = 256u;
-var<workgroup> red: array<f32, 256>;
-
-fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            if (is_max) {
-                red[lid] = max(red[lid], red[lid + s]);
-            } else {
-                red[lid] += red[lid + s];
-            }
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
 @compute @workgroup_size(256, 1, 1)
 fn k_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let lid = lid3.x;
@@ -88,12 +67,12 @@ fn k_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     for (var i = lid; i < p.n; i += WG) {
         m = max(m, qkv[base + i]);
     }
-    m = reduce(lid, m, true);
+    m = reduce_max(lid, m);
     var s = 0.0;
     for (var i = lid; i < p.n; i += WG) {
         s += exp(qkv[base + i] - m);
     }
-    let inv = 1.0 / reduce(lid, s, false);
+    let inv = 1.0 / reduce_sum(lid, s);
     for (var i = lid; i < p.n; i += WG) {
         qkv[base + i] = exp(qkv[base + i] - m) * inv;
     }

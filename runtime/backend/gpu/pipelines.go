@@ -36,18 +36,18 @@ var (
 		return []bindKind{bUniform, bRead, bRead, bRead, w, bRead, bWrite}
 	}
 	gnLayout = []bindKind{bUniform, bRead, bRead, bRead, bRead, bWrite, bWrite}
-	kGNStats = kernel{[]string{"groupnorm.wgsl"}, "stats", gnLayout}
-	kGNFinal = kernel{[]string{"groupnorm.wgsl"}, "finalize", gnLayout}
-	kGNApply = kernel{[]string{"groupnorm.wgsl"}, "apply", gnLayout}
+	kGNStats = kernel{[]string{"groupnorm.wgsl", "reduce.wgsl"}, "stats", gnLayout}
+	kGNFinal = kernel{[]string{"groupnorm.wgsl", "reduce.wgsl"}, "finalize", gnLayout}
+	kGNApply = kernel{[]string{"groupnorm.wgsl", "reduce.wgsl"}, "apply", gnLayout}
 
 	kLayerNorm = kernel{[]string{"layernorm.wgsl"}, "main", []bindKind{bUniform, bRead, bRead, bRead, bWrite}}
 
 	laLayout       = []bindKind{bUniform, bWrite, bWrite, bWrite, bWrite}
-	kLAQSoftmax    = kernel{[]string{"linear_attention.wgsl"}, "q_softmax", laLayout}
-	kLAKSoftmax    = kernel{[]string{"linear_attention.wgsl"}, "k_softmax", laLayout}
-	kLAContext     = kernel{[]string{"linear_attention.wgsl"}, "context", laLayout}
-	kLAContextRed  = kernel{[]string{"linear_attention.wgsl"}, "context_reduce", laLayout}
-	kLAOutput      = kernel{[]string{"linear_attention.wgsl"}, "output", laLayout}
+	kLAQSoftmax    = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "q_softmax", laLayout}
+	kLAKSoftmax    = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "k_softmax", laLayout}
+	kLAContext     = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "context", laLayout}
+	kLAContextRed  = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "context_reduce", laLayout}
+	kLAOutput      = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "output", laLayout}
 	kAttention     = kernel{[]string{"attention.wgsl"}, "main", []bindKind{bUniform, bRead, bWrite}}
 	uniformWindow  = uint64(64 << 10) // bytes of the conv weight uniform arrays
 	uniformEntries = 4096             // vec4 entries in that window
