@@ -6,6 +6,7 @@
 //   await c.loadModel({url, sha256, size}, {onProgress, signal});
 //   const r = await c.restore(fileOrBlob, {steps: 3}, {onProgress, signal});
 //   r.blob, r.width, r.height, r.backend
+//   const p = await c.profile({width: 64, height: 64}); // GPU backend: per-kernel times
 //
 // Errors are DiffuirError objects with a code (E_...); an aborted signal
 // rejects with code E_CANCELLED (and name AbortError) at once. The worker
@@ -254,6 +255,16 @@ export class DiffuirClient extends EventTarget {
     r.blob = new Blob([r.image], { type: r.mime });
     delete r.image;
     return r;
+  }
+
+  // Developer and benchmark request: where one UNet pass at {width, height}
+  // spends its time on the GPU backend (PROTOCOL.md, profile). Resolves with
+  // {kernels: [{kernel, ms, count, share}], summedMs, passMs, dispatches, ...}.
+  // It cannot be cancelled: it runs to the end (seconds on a software adapter).
+  async profile(options = {}) {
+    await this.init();
+    await this._ensureModel();
+    return this._request('profile', { options });
   }
 
   terminate() {

@@ -299,6 +299,11 @@ async function handle(msg) {
         post({ id, type: 'result', result: { image: buf, mime: r.mime, width: r.width, height: r.height, format: r.format } }, [buf]);
         break;
       }
+      case 'profile': {
+        const r = await api.profile(msg.options || {});
+        post({ id, type: 'result', result: r });
+        break;
+      }
       case 'release':
         api.release(msg.resultId);
         post({ id, type: 'result', result: true });

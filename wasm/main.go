@@ -12,6 +12,7 @@
 //	decode(bytes)                                  -> {bytes (PNG), width, height}
 //	cancel(id)                                     -> true if a running restore was told to stop
 //	release(resultId)
+//	profile({width, height, reps})                 -> per-kernel times of one UNet pass (GPU only; profile.go)
 //
 // The worker's JavaScript speaks the message protocol (site/PROTOCOL.md); this
 // package holds no model logic: it calls runtime/restore.
@@ -157,6 +158,7 @@ func main() {
 	export("restore", b.restore)
 	export("encode", b.encode)
 	export("decode", b.decode)
+	export("profile", b.profile)
 	api.Set("cancel", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) < 1 {
 			return false
@@ -309,7 +311,7 @@ func (b *bridge) loadModel(args []js.Value) (any, error) {
 	info.Params = model.ParamCount(h.Config)
 	info.FileSize = int(h.FileSize)
 	info.SHA256 = fmt.Sprintf("%x", h.SHA256)
-	info.Millis = float64(time.Since(start).Microseconds()) / 1000
+	info.Millis = millisSince(start)
 	b.info = info
 	return vert.ValueOf(info).Value, nil
 }
@@ -412,7 +414,7 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 		}
 		return nil, err
 	}
-	ms := float64(time.Since(start).Microseconds()) / 1000
+	ms := millisSince(start)
 	out, mime, err := encodeImage(res, format, o.Depth, quality)
 	if err != nil {
 		return nil, err

@@ -155,6 +155,57 @@ test('software WebGPU adapter (SwiftShader): auto takes the CPU and says why, pa
   }
 });
 
+test('profile: per-kernel times of a UNet pass on WebGPU; clear errors without a model, on the CPU, for a bad size', async () => {
+  const { page, context, log } = await openPage('webgpu', { url: new URL('?backend=gpu', BASE).href });
+  try {
+    await waitModelReady(page);
+    // 40x32 pads to 48x32, as a restore pads a tile to a multiple of 16.
+    const p = await page.evaluate(() => window.diffuir.client.profile({ width: 40, height: 32 }));
+    assert(p.backend.kind === 'gpu', `profile ran on ${JSON.stringify(p.backend)}`);
+    assert(p.width === 40 && p.height === 32 && p.paddedWidth === 48 && p.paddedHeight === 32, `sizes ${p.width}x${p.height} -> ${p.paddedWidth}x${p.paddedHeight}`);
+    assert(p.reps === 2, `reps ${p.reps}`);
+    const m = /(\d+) ops in (\d+) dispatches/.exec(p.summary);
+    assert(m && /48x32 graph/.test(p.summary), `summary: ${p.summary}`);
+    assert(p.dispatches === Number(m[2]), `${p.dispatches} dispatches profiled, the program has ${m[2]}`);
+    assert(Array.isArray(p.kernels) && p.kernels.length > 1, `kernels: ${JSON.stringify(p.kernels)}`);
+    const count = p.kernels.reduce((a, k) => a + k.count, 0);
+    assert(count === p.dispatches, `kernel counts sum to ${count}, want ${p.dispatches}`);
+    const ms = p.kernels.reduce((a, k) => a + k.ms, 0);
+    const share = p.kernels.reduce((a, k) => a + k.share, 0);
+    assert(Math.abs(ms - p.summedMs) < 1e-6 * p.summedMs && Math.abs(share - 1) < 1e-9, `kernels sum to ${ms} ms (summedMs ${p.summedMs}), shares to ${share}`);
+    for (let i = 0; i < p.kernels.length; i++) {
+      const k = p.kernels[i];
+      assert(typeof k.kernel === 'string' && /\.wgsl/.test(k.kernel) && k.count > 0 && k.ms >= 0, `kernel ${JSON.stringify(k)}`);
+      assert(i === 0 || p.kernels[i - 1].ms >= k.ms, `kernels not sorted by time at ${k.kernel}`);
+    }
+    assert(p.kernels.some((k) => /\bconv\.wgsl\b.*:main3$/.test(k.kernel)), `no conv kernel in ${p.kernels.map((k) => k.kernel).join(', ')}`);
+    assert(p.summedMs > 0 && p.passMs > 0 && p.firstPassMs > 0 && p.compileMs > 0, `times ${JSON.stringify(p)}`);
+    // Errors: a bad size, and a CPU worker (first without a model).
+    const errs = await page.evaluate(async () => {
+      const { DiffuirClient } = await import(new URL('client.js', location.href).href);
+      const code = (pr) => pr.then(() => 'no error', (e) => `${e.code}: ${e.message}`);
+      const bad = await code(window.diffuir.client.profile({ width: 0, height: 32 }));
+      const cpu = new DiffuirClient({ backend: 'cpu' });
+      const caps = await cpu.init();
+      const noModel = await code(cpu.profile({ width: 32, height: 32 }));
+      await cpu.loadModel(caps.models[0]);
+      const onCPU = await code(cpu.profile({ width: 32, height: 32 }));
+      cpu.terminate();
+      return { bad, noModel, onCPU };
+    });
+    assert(/^E_BAD_REQUEST: profile size 0x32/.test(errs.bad), `bad size: ${errs.bad}`);
+    assert(/^E_NO_MODEL:/.test(errs.noModel), `no model: ${errs.noModel}`);
+    assert(/^E_BACKEND: profile needs the GPU backend/.test(errs.onCPU), `on the CPU: ${errs.onCPU}`);
+    // The page still restores on the GPU after a profile (it freed the restore's program).
+    compareToReference(await restoreAndDownload(page, 'after-profile-result.png'));
+    assert(log.errors.length === 0, `page errors: ${log.errors.join('; ')}`);
+    const top = p.kernels.slice(0, 3).map((k) => `${k.kernel} ${k.ms.toFixed(1)} ms x${k.count}`).join(', ');
+    return `48x32: ${p.dispatches} dispatches, summed ${p.summedMs.toFixed(0)} ms, pass ${p.passMs.toFixed(0)} ms; top: ${top}`;
+  } finally {
+    await context.close();
+  }
+});
+
 test('restore matches the CLI (no WebGPU: CPU fallback)', async () => {
   const { page, context, log } = await openPage('plain');
   try {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"testing"
 
@@ -258,21 +257,11 @@ func BenchmarkUNetProfile(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	total, byKernel, count := 0.0, map[string]float64{}, map[string]int{}
-	for _, d := range times {
-		total += d.Seconds
-		byKernel[d.Kernel] += d.Seconds
-		count[d.Kernel]++
-	}
-	names := make([]string, 0, len(byKernel))
-	for k := range byKernel {
-		names = append(names, k)
-	}
-	sort.Slice(names, func(i, j int) bool { return byKernel[names[i]] > byKernel[names[j]] })
+	kernels, total := ByKernel(times)
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s\n%-58s %9s %6s %6s\n", prog.Summary(), "kernel", "ms/pass", "share", "count")
-	for _, k := range names {
-		fmt.Fprintf(&sb, "%-58s %9.2f %5.1f%% %6d\n", k, byKernel[k]*1e3, 100*byKernel[k]/total, count[k])
+	for _, k := range kernels {
+		fmt.Fprintf(&sb, "%-58s %9.2f %5.1f%% %6d\n", k.Kernel, k.Seconds*1e3, 100*k.Seconds/total, k.Count)
 	}
 	b.Log(sb.String())
 	b.ReportMetric(total*1e3, "ms/pass-summed")

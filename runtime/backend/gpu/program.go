@@ -486,6 +486,40 @@ func (p *Program) Profile(reps int) (out []DispatchTime, err error) {
 	return out, nil
 }
 
+// KernelTime is one kernel's part of a profiled UNet pass: the dispatches
+// that ran it, summed.
+type KernelTime struct {
+	Kernel  string  // as DispatchTime.Kernel
+	Seconds float64 // summed over the pass's dispatches of this kernel
+	Count   int     // dispatches of this kernel in one pass
+}
+
+// ByKernel sums a Profile by kernel, largest first (equal times by name, so
+// the order is stable), and returns the sum over all dispatches with it. The
+// benchmark and the browser's profile request share it, so their tables
+// aggregate alike.
+func ByKernel(times []DispatchTime) (kernels []KernelTime, total float64) {
+	at := map[string]int{}
+	for _, d := range times {
+		total += d.Seconds
+		i, ok := at[d.Kernel]
+		if !ok {
+			i = len(kernels)
+			at[d.Kernel] = i
+			kernels = append(kernels, KernelTime{Kernel: d.Kernel})
+		}
+		kernels[i].Seconds += d.Seconds
+		kernels[i].Count++
+	}
+	sort.Slice(kernels, func(i, j int) bool {
+		if kernels[i].Seconds != kernels[j].Seconds {
+			return kernels[i].Seconds > kernels[j].Seconds
+		}
+		return kernels[i].Kernel < kernels[j].Kernel
+	})
+	return kernels, total
+}
+
 // dispatchOnly encodes every dispatch reps times into one command buffer,
 // submits it and waits for it through a 16-byte readback: the kernels'
 // time without the input upload and output copy (benchmarks use it).

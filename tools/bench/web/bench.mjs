@@ -8,6 +8,12 @@
 //   node bench.mjs --site DIST_SITE --models DIR [--model tiny] [--sizes 64,128]
 //                  [--runs 3] [--budget-s 240] [--impls a,b,...] [--threads 1]
 //                  [--steps 3] [--impl-timeout-s 1200] [--json FILE] [--max-diff N]
+//                  [--profile] [--profile-reps 2]
+//
+// --profile: for diffuir-gpu, after the timed runs, asks the worker for the
+// per-kernel profile of one UNet pass at that size (PROTOCOL.md, profile;
+// --profile-reps copies of each dispatch per submit) and prints it as a table
+// under the size's table.
 //
 // DIR holds MODEL.duir, MODEL.onnx and MODEL-pad8.onnx. Exits 1 when an
 // implementation failed or, with --max-diff, when an output differs from the
@@ -26,11 +32,12 @@ function parseArgs(argv) {
   const a = {
     site: null, models: null, model: 'tiny', sizes: '64,128', runs: 3, 'budget-s': 240, threads: 1, steps: 3,
     impls: 'diffuir-gpu,diffuir-cpu,ort-webgpu,ort-webgpu-pad8,ort-wasm', 'impl-timeout-s': 1200, json: null, 'max-diff': null,
+    profile: false, 'profile-reps': 2,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
     if (!(k in a)) throw new Error(`unknown option ${argv[i]}`);
-    a[k] = argv[++i];
+    a[k] = typeof a[k] === 'boolean' ? true : argv[++i];
   }
   if (!a.site || !a.models) throw new Error('--site and --models are required');
   return a;
@@ -150,6 +157,8 @@ async function runOne(base, name, size) {
     runs: Number(args.runs),
     budgetMs: Number(args['budget-s']) * 1000,
     threads: Number(args.threads),
+    profile: args.profile,
+    profileReps: Number(args['profile-reps']),
     modelURL: spec.kind === 'diffuir' ? `/models/${args.model}.duir` : `/models/${args.model}${spec.channels === 8 ? '-pad8' : ''}.onnx`,
   };
   served = 0;
@@ -300,6 +309,18 @@ function printTable(size, rows, ref) {
     const fl = r.floatVsOrtWasm != null ? ` (float vs ort-wasm ${r.floatVsOrtWasm.toExponential(1)})` : '';
     console.log(`| ${r.impl}: ${r.label} | **${fmt(r.median / 1000)}** | ${r.runs.length} | ${first} | ${fmt(r.peakPssMB, 0)} (+${fmt(r.peakAboveIdleMB, 0)}) | ${fmt(r.downloadMB, 1)} | ${d}${fl} | ${w} |`);
   }
+  for (const r of rows) if (r.ok && r.profile) printProfile(r);
+}
+
+// The worker's per-kernel profile of one UNet pass (--profile, diffuir-gpu).
+function printProfile(r) {
+  const p = r.profile;
+  console.log(`\n#### ${r.impl}: where one UNet pass at ${p.paddedWidth}×${p.paddedHeight} spends its time\n`);
+  console.log(`${p.summary}. One ordinary pass (Program.Run): ${fmt(p.passMs, 0)} ms (first ${fmt(p.firstPassMs, 0)} ms, compile ${fmt(p.compileMs, 0)} ms); ` +
+    `the ${p.dispatches} dispatches timed alone (${p.reps} per submit, then a wait) sum to ${fmt(p.summedMs, 0)} ms.\n`);
+  console.log('| kernel | dispatches | ms per pass | ms per dispatch | share |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const k of p.kernels) console.log(`| \`${k.kernel}\` | ${k.count} | ${fmt(k.ms, 1)} | ${fmt(k.ms / k.count, 2)} | ${fmt(100 * k.share, 1)}% |`);
 }
 
 main().catch((err) => {

@@ -11,10 +11,12 @@
 #   tools/bench/web/run.sh                          Tiny, 64x64 and 128x128, 3 timed runs
 #   MODEL=small SIZES=64 RUNS=5 tools/bench/web/run.sh
 #   IMPLS=diffuir-gpu,ort-wasm tools/bench/web/run.sh --budget-s 60
+#   PROFILE=1 IMPLS=diffuir-gpu tools/bench/web/run.sh   + per-kernel table of a WebGPU pass
 #
 # Environment: MODEL (tiny|small), SIZES (comma-separated square sizes, multiples
 # of 16 not required), RUNS, IMPLS (see bench.mjs), PACK (a .duir or .pt of that
-# size instead of random weights), SKIP_BUILD=1 (reuse the built app), SITE (the
+# size instead of random weights), PROFILE=1 (diffuir-gpu: after the timed
+# runs, the worker's per-kernel profile of one UNet pass; bench.mjs --profile), SKIP_BUILD=1 (reuse the built app), SITE (the
 # built app to serve, default dist/site; implies SKIP_BUILD=1). Extra
 # arguments go to bench.mjs. JSON results: artifacts/bench-web/.
 set -euo pipefail
@@ -61,4 +63,5 @@ echo "== benchmark"
 args=(--site "$SITE" --models "$W/models" --model "$MODEL" --sizes "${SIZES:-64,128}" --runs "${RUNS:-3}"
   --json "artifacts/bench-web/$MODEL-$(date -u +%Y%m%dT%H%M%SZ).json")
 [[ -n ${IMPLS:-} ]] && args+=(--impls "$IMPLS")
+[[ ${PROFILE:-} == 1 ]] && args+=(--profile)
 node "$D/bench.mjs" "${args[@]}" "$@"

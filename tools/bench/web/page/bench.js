@@ -2,11 +2,13 @@
 // and reports timings and the output. The driver (../bench.mjs) opens this
 // page in a fresh browser per implementation and calls
 //
-//   await window.benchRun({impl, kind, size: [h, w], steps, runs, budgetMs, ...})
+//   await window.benchRun({impl, kind, size: [h, w], steps, runs, budgetMs, profile, profileReps, ...})
 //
 // kind 'diffuir': this runtime through its worker protocol (site/client.js),
 //   backend 'gpu' (WebGPU) or 'cpu' (the pure-Go fallback), zero noise,
-//   whole image in one tile, no equalization.
+//   whole image in one tile, no equalization. With profile (and backend
+//   'gpu'), after the timed runs, the worker's per-kernel profile of one UNet
+//   pass at this size.
 // kind 'ort': onnxruntime-web on the exported UNet (tools/pyref/export_onnx.py),
 //   execution provider 'webgpu' or 'wasm', with the sampler's scalar updates
 //   done here exactly as runtime/sampler does them (float32, zero noise).
@@ -188,6 +190,9 @@ async function diffuirImpl(cfg, input) {
       const { rgb } = await decodePNG(r.blob);
       return { rgb8: rgb, workerMs: r.ms };
     },
+    // Per-kernel times of one UNet pass at this size (the worker's profile
+    // request): only the GPU backend has them.
+    profile: cfg.backend === 'gpu' ? () => client.profile({ width: cfg.size[1], height: cfg.size[0], reps: cfg.profileReps }) : null,
     get lastBackend() {
       return last && last.backend && last.backend.kind;
     },
@@ -285,6 +290,12 @@ window.benchRun = async (cfg) => {
     runs.push(performance.now() - ts);
     log(`${cfg.impl}: run ${k + 1}: ${runs[k].toFixed(0)} ms`);
   }
+  let profile = null;
+  if (cfg.profile && impl.profile) {
+    const tp = performance.now();
+    profile = await impl.profile();
+    log(`${cfg.impl}: profile ${(performance.now() - tp).toFixed(0)} ms (one pass ${profile.passMs.toFixed(0)} ms, dispatches summed ${profile.summedMs.toFixed(0)} ms)`);
+  }
   let sameAsFirst = true;
   for (let i = 0; i < out.rgb8.length; i++) if (out.rgb8[i] !== first.rgb8[i]) sameAsFirst = false;
   const mem = {};
@@ -307,6 +318,7 @@ window.benchRun = async (cfg) => {
     rgb8: b64(first.rgb8),
     float: first.float ? b64(new Uint8Array(first.float.buffer)) : null,
     plan: impl.plan,
+    profile,
   };
 };
 
