@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/runtime/restore"
 	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
@@ -49,6 +50,8 @@ func classify(err error) *codedError {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return &codedError{Code: ErrCancelled, Msg: "cancelled", Err: err}
+	case errors.Is(err, restore.ErrBudget):
+		return &codedError{Code: ErrBadRequest, Msg: msg, Err: err}
 	case errors.Is(err, imageio.ErrTooLarge):
 		return &codedError{Code: ErrImageTooLarge, Msg: msg, Err: err}
 	case errors.Is(err, imageio.ErrEmpty):

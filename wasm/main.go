@@ -94,7 +94,8 @@ type restoreOptions struct {
 	Equalize   string   `js:"equalize"`   // auto (default), on, off
 	Tile       int      `js:"tile"`       // 0: default 512, negative: whole image
 	Overlap    int      `js:"overlap"`
-	Format     string   `js:"format"` // png (default) or jpeg
+	MemoryMiB  int      `js:"memoryMiB"` // activation memory budget of one tile; 0: none
+	Format     string   `js:"format"`    // png (default) or jpeg
 	Quality    int      `js:"quality"`
 	Depth      int      `js:"depth"` // PNG bits per channel; 0 keeps the input's
 }
@@ -438,7 +439,8 @@ func (b *bridge) run(ctx context.Context, img *imageio.Image, opt restore.Option
 		b.r = restore.New(b.model, b.be)
 	}
 	res, err := b.r.Restore(ctx, img, opt)
-	if err == nil || b.beInfo.Kind != "gpu" || errors.Is(err, context.Canceled) || ctx.Err() != nil {
+	if err == nil || b.beInfo.Kind != "gpu" || errors.Is(err, context.Canceled) || ctx.Err() != nil ||
+		errors.Is(err, restore.ErrBudget) { // the caller's budget: the CPU would refuse it too
 		return res, "", err
 	}
 	reason := fmt.Sprintf("the GPU failed (%v); finished on the CPU", err)
@@ -468,7 +470,11 @@ func (o restoreOptions) toOptions() (opt restore.Options, format string, quality
 	if !(ns >= 0 && ns <= 10) {
 		return opt, "", 0, bad("noise scale %v: want 0 to 10", ns)
 	}
-	opt = restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Tile: o.Tile, Overlap: o.Overlap}
+	if o.MemoryMiB < 0 || o.MemoryMiB > 1<<16 {
+		return opt, "", 0, bad("memoryMiB %d: want 0 (no budget) to 65536", o.MemoryMiB)
+	}
+	opt = restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Tile: o.Tile, Overlap: o.Overlap,
+		MemoryBudget: int64(o.MemoryMiB) << 20}
 	switch o.Equalize {
 	case "", "auto":
 		opt.Equalize = restore.EqualizeAuto

@@ -15,6 +15,8 @@ export interface RestoreOptions {
   tile?: number;
   /** Overlap between tiles in pixels; 0 = default (32). */
   overlap?: number;
+  /** Activation memory budget of one tile in MiB; tiles shrink to fit. 0 = none. */
+  memoryMiB?: number;
   /** Output format; default "png". */
   format?: 'png' | 'jpeg';
   /** JPEG quality 1 to 100; default 92. */

@@ -496,6 +496,25 @@ test('the widget on a host page with a strict CSP', async () => {
       for (const x of buf) s += String.fromCharCode(x);
       return { png: btoa(s), width: r.width, height: r.height, events: events.length };
     }, bytes);
+    // A memory budget below the smallest tile's is refused as a bad request, and the widget stays usable.
+    const budget = await page.evaluate(async (b64) => {
+      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const el = document.getElementById('w2');
+      const codes = [];
+      for (const memoryMiB of [1, -1]) {
+        try {
+          await el.restore(new Blob([bin], { type: 'image/png' }), { steps: 1, memoryMiB });
+          codes.push('resolved');
+        } catch (e) {
+          codes.push(`${e.code}: ${e.message}`);
+        }
+      }
+      const ok = await el.restore(new Blob([bin], { type: 'image/png' }), { steps: 1, memoryMiB: 64 });
+      return { codes, width: ok.width };
+    }, bytes);
+    assert(/^E_BAD_REQUEST: .*memory budget too small/.test(budget.codes[0]), `1 MiB budget: ${budget.codes[0]}`);
+    assert(/^E_BAD_REQUEST: .*memoryMiB -1/.test(budget.codes[1]), `negative budget: ${budget.codes[1]}`);
+    assert(budget.width === out.width, `restore after the refused budgets: width ${budget.width}`);
     const file = path.join(ART, 'widget-result.png');
     fs.writeFileSync(file, Buffer.from(out.png, 'base64'));
     const d = compareToReference(file);
