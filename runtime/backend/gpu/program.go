@@ -460,21 +460,15 @@ func (p *Program) Profile(reps int) (out []DispatchTime, err error) {
 		return nil, fmt.Errorf("gpu: profile: %w", err)
 	}
 	reps = max(reps, 1)
-	var sink [16]byte
 	for _, s := range p.steps {
 		start := time.Now()
-		err := p.submit(func(pass *wgpu.ComputePassEncoder) {
+		err := p.submitAndWait(func(pass *wgpu.ComputePassEncoder) {
 			pass.SetPipeline(s.pipe.pipe)
 			pass.SetBindGroup(0, s.group, nil)
 			for range reps {
 				pass.Dispatch(s.x, s.y, s.z)
 			}
-		}, func(enc *wgpu.CommandEncoder) {
-			enc.CopyBufferToBuffer(p.slots[p.plan.Slot[p.g.Output.ID]], 0, p.staging, 0, 16)
 		})
-		if err == nil {
-			err = p.readback(p.staging, 16, sink[:])
-		}
 		if err != nil {
 			err = classify(fmt.Errorf("gpu: profile %s: %w", s.op, err))
 			p.b.markLost(err)
@@ -524,11 +518,18 @@ func ByKernel(times []DispatchTime) (kernels []KernelTime, total float64) {
 // submits it and waits for it through a 16-byte readback: the kernels'
 // time without the input upload and output copy (benchmarks use it).
 func (p *Program) dispatchOnly(reps int) error {
-	err := p.submit(func(pass *wgpu.ComputePassEncoder) {
+	return p.submitAndWait(func(pass *wgpu.ComputePassEncoder) {
 		for range reps {
 			p.encodeUNet(pass)
 		}
-	}, func(enc *wgpu.CommandEncoder) {
+	})
+}
+
+// submitAndWait submits one compute pass and waits for the GPU to finish it
+// through a 16-byte readback of the output (gogpu's WaitIdle does nothing in
+// the browser, a mapped read does wait).
+func (p *Program) submitAndWait(record func(*wgpu.ComputePassEncoder)) error {
+	err := p.submit(record, func(enc *wgpu.CommandEncoder) {
 		enc.CopyBufferToBuffer(p.slots[p.plan.Slot[p.g.Output.ID]], 0, p.staging, 0, 16)
 	})
 	if err != nil {
