@@ -21,15 +21,6 @@ struct Params {
 
 const MAXV: u32 = 16u; // vec4s per head vector: dh <= 64
 
-fn ld4(base: u32, c0: u32, i: u32) -> vec4<f32> {
-    let last = p.dh - 1u;
-    return vec4<f32>(
-        select(0.0, qkv[base + min(c0, last) * p.n + i], c0 < p.dh),
-        select(0.0, qkv[base + min(c0 + 1u, last) * p.n + i], c0 + 1u < p.dh),
-        select(0.0, qkv[base + min(c0 + 2u, last) * p.n + i], c0 + 2u < p.dh),
-        select(0.0, qkv[base + min(c0 + 3u, last) * p.n + i], c0 + 3u < p.dh));
-}
-
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;

@@ -78,17 +78,6 @@ fn k_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     }
 }
 
-// ld4 reads channels c0..c0+3 of pixel i from the block starting at base,
-// with zeros for channels at or beyond dh (dh need not be a multiple of 4).
-fn ld4(base: u32, c0: u32, i: u32) -> vec4<f32> {
-    let last = p.dh - 1u;
-    return vec4<f32>(
-        select(0.0, qkv[base + min(c0, last) * p.n + i], c0 < p.dh),
-        select(0.0, qkv[base + min(c0 + 1u, last) * p.n + i], c0 + 1u < p.dh),
-        select(0.0, qkv[base + min(c0 + 2u, last) * p.n + i], c0 + 2u < p.dh),
-        select(0.0, qkv[base + min(c0 + 3u, last) * p.n + i], c0 + 3u < p.dh));
-}
-
 @compute @workgroup_size(64, 1, 1)
 fn context(@builtin(global_invocation_id) gid: vec3<u32>) {
     let nd8 = (p.dh + 7u) / 8u;

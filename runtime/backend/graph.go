@@ -162,6 +162,20 @@ type Weights interface {
 	Float32(name string) ([]float32, error)
 }
 
+// Vector reads a weight tensor that must hold exactly want values (a bias,
+// a norm's gain), so a shape mismatch names the tensor instead of reading
+// out of range.
+func Vector(w Weights, name string, want int) ([]float32, error) {
+	v, err := w.Float32(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(v) != want {
+		return nil, fmt.Errorf("%s: %d values, want %d", name, len(v), want)
+	}
+	return v, nil
+}
+
 // Backend executes graphs.
 type Backend interface {
 	// Name says what runs the graph, e.g. "cpu (2 threads, avx2)" or an adapter name.

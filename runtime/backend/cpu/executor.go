@@ -86,28 +86,17 @@ func (p *program) scratch(n int) []float32 {
 	return make([]float32, n)
 }
 
-func param(w backend.Weights, name string, want int) ([]float32, error) {
-	v, err := w.Float32(name)
-	if err != nil {
-		return nil, err
-	}
-	if len(v) != want {
-		return nil, fmt.Errorf("%s: %d values, want %d", name, len(v), want)
-	}
-	return v, nil
-}
-
 func (p *program) add(op backend.Op, w backend.Weights) error {
 	switch o := op.(type) {
 	case *backend.Conv:
 		cin := o.A.C + o.B.C
-		wt, err := param(w, o.Weight, o.Out.C*cin*o.K*o.K)
+		wt, err := backend.Vector(w, o.Weight, o.Out.C*cin*o.K*o.K)
 		if err != nil {
 			return err
 		}
 		var bias []float32
 		if o.Bias != "" {
-			if bias, err = param(w, o.Bias, o.Out.C); err != nil {
+			if bias, err = backend.Vector(w, o.Bias, o.Out.C); err != nil {
 				return err
 			}
 		}
@@ -125,11 +114,11 @@ func (p *program) add(op backend.Op, w backend.Weights) error {
 		if o.Groups <= 0 || c%o.Groups != 0 {
 			return fmt.Errorf("%d channels in %d groups", c, o.Groups)
 		}
-		gamma, err := param(w, o.Gamma, c)
+		gamma, err := backend.Vector(w, o.Gamma, c)
 		if err != nil {
 			return err
 		}
-		beta, err := param(w, o.Beta, c)
+		beta, err := backend.Vector(w, o.Beta, c)
 		if err != nil {
 			return err
 		}
@@ -143,7 +132,7 @@ func (p *program) add(op backend.Op, w backend.Weights) error {
 		p.phases = append(p.phases, phase{&g.stats, o.Groups, 1}, phase{g, c, 1})
 	case *backend.LayerNorm:
 		c, n := o.In.C, o.In.H*o.In.W
-		g, err := param(w, o.G, c)
+		g, err := backend.Vector(w, o.G, c)
 		if err != nil {
 			return err
 		}

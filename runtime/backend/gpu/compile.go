@@ -182,17 +182,6 @@ type rawSource interface {
 	Raw(name string) ([]byte, error)
 }
 
-func vector(w backend.Weights, name string, want int) ([]float32, error) {
-	v, err := w.Float32(name)
-	if err != nil {
-		return nil, err
-	}
-	if len(v) != want {
-		return nil, fmt.Errorf("%s: %d values, want %d", name, len(v), want)
-	}
-	return v, nil
-}
-
 func f32Bytes(v []float32) []byte {
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
@@ -260,7 +249,7 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 		}
 	}
 	if packed == nil {
-		v, err := vector(w, o.Weight, n)
+		v, err := backend.Vector(w, o.Weight, n)
 		if err != nil {
 			return err
 		}
@@ -294,7 +283,7 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 	}
 	bias := make([]float32, cb*8)
 	if o.Bias != "" {
-		v, err := vector(w, o.Bias, cout)
+		v, err := backend.Vector(w, o.Bias, cout)
 		if err != nil {
 			return err
 		}
@@ -359,11 +348,11 @@ func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	if o.FiLM >= 0 && o.FiLM+2*ch > c.g.TimeLen {
 		return fmt.Errorf("FiLM offset %d beyond time vector of %d", o.FiLM, c.g.TimeLen)
 	}
-	gamma, err := vector(w, o.Gamma, ch)
+	gamma, err := backend.Vector(w, o.Gamma, ch)
 	if err != nil {
 		return err
 	}
-	beta, err := vector(w, o.Beta, ch)
+	beta, err := backend.Vector(w, o.Beta, ch)
 	if err != nil {
 		return err
 	}
@@ -403,7 +392,7 @@ func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
 	if o.Out.Len() != o.In.Len() || (o.Res.Valid() && o.Res.Len() != o.Out.Len()) {
 		return fmt.Errorf("shapes: in %+v out %+v res %+v", o.In, o.Out, o.Res)
 	}
-	g, err := vector(w, o.G, ch)
+	g, err := backend.Vector(w, o.G, ch)
 	if err != nil {
 		return err
 	}

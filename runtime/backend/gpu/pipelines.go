@@ -43,12 +43,12 @@ var (
 	kLayerNorm = kernel{[]string{"layernorm.wgsl"}, "main", []bindKind{bUniform, bRead, bRead, bRead, bWrite}}
 
 	laLayout       = []bindKind{bUniform, bWrite, bWrite, bWrite, bWrite}
-	kLAQSoftmax    = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "q_softmax", laLayout}
-	kLAKSoftmax    = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "k_softmax", laLayout}
-	kLAContext     = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "context", laLayout}
-	kLAContextRed  = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "context_reduce", laLayout}
-	kLAOutput      = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl"}, "output", laLayout}
-	kAttention     = kernel{[]string{"attention.wgsl"}, "main", []bindKind{bUniform, bRead, bWrite}}
+	kLAQSoftmax    = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl", "qkv_ld4.wgsl"}, "q_softmax", laLayout}
+	kLAKSoftmax    = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl", "qkv_ld4.wgsl"}, "k_softmax", laLayout}
+	kLAContext     = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl", "qkv_ld4.wgsl"}, "context", laLayout}
+	kLAContextRed  = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl", "qkv_ld4.wgsl"}, "context_reduce", laLayout}
+	kLAOutput      = kernel{[]string{"linear_attention.wgsl", "reduce.wgsl", "qkv_ld4.wgsl"}, "output", laLayout}
+	kAttention     = kernel{[]string{"attention.wgsl", "qkv_ld4.wgsl"}, "main", []bindKind{bUniform, bRead, bWrite}}
 	uniformWindow  = uint64(64 << 10) // bytes of the conv weight uniform arrays
 	uniformEntries = 4096             // vec4 entries in that window
 )
