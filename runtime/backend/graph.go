@@ -51,12 +51,13 @@ type GroupNorm struct {
 }
 
 // LayerNorm is the channel LayerNorm (statistics over channels per pixel,
-// gain G, no bias), optionally adding Res afterwards.
+// gain G, no bias, epsilon Eps), optionally adding Res afterwards.
 type LayerNorm struct {
 	Name    string
 	Out, In Tensor
 	Res     Tensor
 	G       string
+	Eps     float32
 }
 
 // LinearAttention is the core of DiffUIR's linear attention: from QKV

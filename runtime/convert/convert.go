@@ -23,6 +23,11 @@ type Options struct {
 	Name string
 	// Steps is the pack's default number of sampling steps (0 means 3).
 	Steps int
+	// NormEps is the channel LayerNorm epsilon the weights were trained
+	// with (0 means weights.DefaultNormEps). Checkpoints do not say it: the
+	// authors' rule ties it to the training precision (1e-3 under half
+	// precision), so whoever trained them must.
+	NormEps float32
 }
 
 // DefaultOptions returns F16 weights, the official name and 3 steps.
@@ -200,6 +205,10 @@ func convert(ck *checkpoint, opt Options) ([]byte, Report, error) {
 	cfg.DefaultSteps = 3
 	if opt.Steps != 0 {
 		cfg.DefaultSteps = opt.Steps
+	}
+	cfg.NormEps = weights.DefaultNormEps
+	if opt.NormEps != 0 {
+		cfg.NormEps = opt.NormEps
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, rep, fmt.Errorf("convert: %w", err)

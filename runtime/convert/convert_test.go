@@ -345,6 +345,7 @@ func TestConvertErrors(t *testing.T) {
 		{"two unets", append(synthetic(weights.Tiny, "a.unet0.", 1), synthetic(weights.Tiny, "b.unet0.", 1)...), DefaultOptions(),
 			"(found a.unet0.init_conv.weight, b.unet0.init_conv.weight: unsupported prefix)"},
 		{"steps", synthetic(weights.Tiny, P, 1), Options{DType: weights.F16, Steps: 50}, "default steps 50"},
+		{"norm eps", synthetic(weights.Tiny, P, 1), Options{DType: weights.F16, NormEps: -1}, "norm eps -1"},
 		{"dtype", synthetic(weights.Tiny, P, 1), Options{DType: 7}, "unsupported dtype"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -370,12 +371,12 @@ func TestConvertErrors(t *testing.T) {
 
 func TestConvertOptions(t *testing.T) {
 	ts := synthetic(weights.Tiny, "", 1)
-	pack, rep, err := ConvertTensors(ts, Options{DType: weights.F16, Name: "my-tiny", Steps: 5})
+	pack, rep, err := ConvertTensors(ts, Options{DType: weights.F16, Name: "my-tiny", Steps: 5, NormEps: 1e-3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, _ := weights.Open(pack)
-	if c := p.Header.Config; c.Name != "my-tiny" || c.DefaultSteps != 5 || rep.Config.Name != "my-tiny" {
+	if c := p.Header.Config; c.Name != "my-tiny" || c.DefaultSteps != 5 || c.NormEps != 1e-3 || rep.Config.Name != "my-tiny" {
 		t.Errorf("config %+v", c)
 	}
 	// The zero Options is F32 throughout.
@@ -384,7 +385,8 @@ func TestConvertOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	p32, _ := weights.Open(pack32)
-	if info, _ := p32.Info("init_conv.weight"); info.DType != weights.F32 || p32.Header.Config.DefaultSteps != 3 || p32.Header.Config.Name != "diffuir-tiny" {
+	if info, _ := p32.Info("init_conv.weight"); info.DType != weights.F32 || p32.Header.Config.DefaultSteps != 3 || p32.Header.Config.Name != "diffuir-tiny" ||
+		p32.Header.Config.NormEps != weights.DefaultNormEps {
 		t.Errorf("zero options: %v %+v", info.DType, p32.Header.Config)
 	}
 	if len(pack32) < len(pack)*19/10 {

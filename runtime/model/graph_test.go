@@ -89,3 +89,28 @@ func TestTimeVector(t *testing.T) {
 		t.Fatalf("Encode allocates %v times", n)
 	}
 }
+
+// The pack's LayerNorm epsilon reaches every channel LayerNorm of the graph:
+// weights trained under half precision run wrongly with any other.
+func TestGraphNormEps(t *testing.T) {
+	for _, eps := range []float32{weights.DefaultNormEps, 1e-3} {
+		cfg := weights.Tiny
+		cfg.NormEps = eps
+		g, err := openRandom(t, cfg).Graph(32, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, op := range g.Ops {
+			if ln, ok := op.(*backend.LayerNorm); ok {
+				n++
+				if ln.Eps != eps {
+					t.Errorf("%s: eps %g, want %g", ln.Name, ln.Eps, eps)
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatal("no LayerNorm in the graph")
+		}
+	}
+}

@@ -236,7 +236,7 @@ func (b *builder) resnet(name string, a, c2 backend.Tensor, dout int) backend.Te
 
 func (b *builder) layerNorm(name string, in, res backend.Tensor) backend.Tensor {
 	out := b.g.NewTensor(in.C, in.H, in.W)
-	b.g.Add(&backend.LayerNorm{Name: name, Out: out, In: in, Res: res, G: name + ".g"})
+	b.g.Add(&backend.LayerNorm{Name: name, Out: out, In: in, Res: res, G: name + ".g", Eps: b.m.Cfg.NormEps})
 	return out
 }
 

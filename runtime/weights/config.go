@@ -14,7 +14,16 @@ type Config struct {
 	Timesteps    int     // diffusion steps T used in training (1000)
 	DeltaEnd     float32 // end of the delta schedule (1.8e-3)
 	DefaultSteps int     // sampling steps used when the caller names none (3)
+	// NormEps is the epsilon of the attention blocks' channel LayerNorm. The
+	// authors pick it by precision (1e-5 in float32, 1e-3 in half), so
+	// weights trained under bf16/f16 autocast learned 1e-3 and must run
+	// with it: with 1e-5 they drift (a colour cast of ~6/255 measured).
+	NormEps float32
 }
+
+// DefaultNormEps is NormEps for float32-trained weights (the authors' own)
+// and for version-1 packs, which did not record it.
+const DefaultNormEps = 1e-5
 
 // Validate reports whether c describes a network this runtime can build.
 func (c Config) Validate() error {
@@ -33,6 +42,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: delta_end %g out of range (0,1)", c.DeltaEnd)
 	case c.DefaultSteps < 1 || c.DefaultSteps > 20:
 		return fmt.Errorf("config: default steps %d out of range 1..20", c.DefaultSteps)
+	case !(c.NormEps > 0 && c.NormEps <= 0.1):
+		return fmt.Errorf("config: norm eps %g out of range (0,0.1]", c.NormEps)
 	}
 	for i, m := range c.Mults {
 		if m <= 0 || m > 64 {
@@ -50,8 +61,8 @@ func (c Config) Validate() error {
 
 // Official model sizes from the DiffUIR paper.
 var (
-	Tiny  = Config{Name: "diffuir-tiny", Dim: 32, Mults: []int{1, 1, 1, 1}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3}
-	Small = Config{Name: "diffuir-small", Dim: 32, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3}
-	Base  = Config{Name: "diffuir-base", Dim: 64, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3}
-	Large = Config{Name: "diffuir-large", Dim: 64, Mults: []int{1, 2, 4, 8}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3}
+	Tiny  = Config{Name: "diffuir-tiny", Dim: 32, Mults: []int{1, 1, 1, 1}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
+	Small = Config{Name: "diffuir-small", Dim: 32, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
+	Base  = Config{Name: "diffuir-base", Dim: 64, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
+	Large = Config{Name: "diffuir-large", Dim: 64, Mults: []int{1, 2, 4, 8}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
 )

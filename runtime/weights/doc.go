@@ -3,14 +3,14 @@
 // tensor can be uploaded to a GPU buffer as is. It is the format leaf of the
 // runtime and imports nothing else of this module.
 //
-// # Byte layout (version 1)
+// # Byte layout (version 2)
 //
 // All integers are little-endian; strings are a uint16 byte length followed
 // by that many bytes of UTF-8 (no terminator).
 //
 //	offset  size   field
 //	0       8      magic "DUIRPACK"
-//	8       4      uint32 format version (1)
+//	8       4      uint32 format version (2; version 1 is read too, see below)
 //	12      4      uint32 header size H: bytes from offset 0 to the end of the tensor table
 //	16      32     SHA-256 of bytes [48, file size): everything after this field
 //	48      8      uint64 file size (the exact length of the file)
@@ -21,6 +21,7 @@
 //	               string  name
 //	               uint32  dim, groups, heads, dim_head, timesteps, default_steps
 //	               float32 delta_end
+//	               float32 norm_eps (epsilon of the channel LayerNorm)
 //	               uint32  level count L, then L x uint32 mults
 //	...     ...    tensor table, N entries:
 //	               string  name (the state_dict key relative to the UNet, e.g. "init_conv.weight")
@@ -33,6 +34,11 @@
 //	D       ...    tensor data: each tensor at a multiple of 256 from D (so
 //	               absolutely 256-aligned), zero padding between tensors, the
 //	               file ends right after the last tensor's bytes
+//
+// Version 1 is version 2 without norm_eps; readers take it as 1e-5
+// (DefaultNormEps), the value the authors' float32 weights use. Version 2
+// exists because weights trained under half-precision autocast learned the
+// authors' half-precision epsilon, 1e-3, and run wrongly with any other.
 //
 // Pack.Data returns the data section for a single GPU buffer upload; each
 // tensor then binds at its Offset, which meets WebGPU's 256-byte

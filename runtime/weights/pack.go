@@ -15,7 +15,7 @@ import (
 // Format constants. See doc.go for the byte layout.
 const (
 	Magic   = "DUIRPACK"
-	Version = 1
+	Version = 2 // written; 1 (no norm_eps in the config) is still read
 
 	// Alignment of the data section and of every tensor in it, so a tensor
 	// can be handed to a GPU buffer upload without copying.
@@ -165,6 +165,7 @@ func marshal(cfg Config, flags uint32, tensors []Tensor) ([]byte, error) {
 		h = binary.LittleEndian.AppendUint32(h, uint32(v))
 	}
 	h = binary.LittleEndian.AppendUint32(h, math.Float32bits(cfg.DeltaEnd))
+	h = binary.LittleEndian.AppendUint32(h, math.Float32bits(cfg.NormEps))
 	h = binary.LittleEndian.AppendUint32(h, uint32(len(cfg.Mults)))
 	for _, m := range cfg.Mults {
 		h = binary.LittleEndian.AppendUint32(h, uint32(m))
@@ -271,8 +272,8 @@ func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
 	}
 	le := binary.LittleEndian
 	h := &Header{Version: le.Uint32(fixed[8:])}
-	if h.Version != Version {
-		return nil, fmt.Errorf("pack: unsupported format version %d (this build reads %d)", h.Version, Version)
+	if h.Version != 1 && h.Version != Version {
+		return nil, fmt.Errorf("pack: unsupported format version %d (this build reads 1 and %d)", h.Version, Version)
 	}
 	h.HeaderSize = int64(le.Uint32(fixed[12:]))
 	copy(h.SHA256[:], fixed[hashOffset:])
@@ -313,6 +314,10 @@ func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
 		u[i] = c.u32()
 	}
 	cfg.DeltaEnd = math.Float32frombits(c.u32())
+	cfg.NormEps = DefaultNormEps
+	if h.Version >= 2 {
+		cfg.NormEps = math.Float32frombits(c.u32())
+	}
 	nm := c.u32()
 	if c.err == nil && nm > MaxMults {
 		return nil, fmt.Errorf("pack: %d mults, at most %d", nm, MaxMults)

@@ -184,7 +184,7 @@ func TestReadHeaderRejects(t *testing.T) {
 		want string
 	}{
 		{"magic", func(b []byte) []byte { b[0] = 'X'; return b }, "bad magic"},
-		{"version", func(b []byte) []byte { le.PutUint32(b[8:], 2); return b }, "unsupported format version 2"},
+		{"version", func(b []byte) []byte { le.PutUint32(b[8:], 3); return b }, "unsupported format version 3"},
 		{"header size huge", func(b []byte) []byte { le.PutUint32(b[12:], 1<<30); return b }, "header size"},
 		{"header size short", func(b []byte) []byte { le.PutUint32(b[12:], 10); return b }, "header size"},
 		{"header size off", func(b []byte) []byte { le.PutUint32(b[12:], le.Uint32(b[12:])-1); return b }, ""},
@@ -200,9 +200,13 @@ func TestReadHeaderRejects(t *testing.T) {
 			return b
 		}, "dim 0"},
 		{"mults absurd", func(b []byte) []byte {
-			le.PutUint32(b[72+2+len(Tiny.Name)+28:], 1<<30)
+			le.PutUint32(b[72+2+len(Tiny.Name)+32:], 1<<30)
 			return b
 		}, "mults"},
+		{"norm eps", func(b []byte) []byte {
+			le.PutUint32(b[72+2+len(Tiny.Name)+28:], math.Float32bits(float32(math.NaN())))
+			return b
+		}, "norm eps"},
 		{"dtype", func(b []byte) []byte { b[bias-4-2] = 7; return b }, "unknown dtype 7"},
 		{"rank", func(b []byte) []byte { b[bias-4-1] = 9; return b }, "rank 9"},
 		{"dim zero", func(b []byte) []byte { le.PutUint32(b[dimPos:], 0); return b }, "dim 0 out of range"},
@@ -335,5 +339,38 @@ func TestHeaderLimits(t *testing.T) {
 	}
 	if _, err := Marshal(testConfig(), append(ts, Tensor{Name: "extra", Shape: []int{1}, Data: []float32{0}})); err == nil {
 		t.Fatal("accepted 4097 tensors")
+	}
+}
+
+// A version-1 pack (written before norm_eps existed) still opens, with the
+// epsilon its float32-trained weights were made for.
+func TestReadVersion1(t *testing.T) {
+	f, err := OpenFile("testdata/v1.duir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.Header
+	if h.Version != 1 || h.Config.NormEps != DefaultNormEps {
+		t.Fatalf("version %d norm eps %g, want 1 and %g", h.Version, h.Config.NormEps, float32(DefaultNormEps))
+	}
+	want := testConfig()
+	if h.Config.Name != want.Name || h.Config.Dim != want.Dim || len(h.Tensors) != len(testTensors(F16)) {
+		t.Fatalf("config %+v with %d tensors", h.Config, len(h.Tensors))
+	}
+}
+
+func TestNormEpsRoundTrip(t *testing.T) {
+	cfg := testConfig()
+	cfg.NormEps = 1e-3
+	b, err := Marshal(cfg, testTensors(F32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ReadHeader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Version != Version || h.Config.NormEps != 1e-3 {
+		t.Fatalf("version %d norm eps %g", h.Version, h.Config.NormEps)
 	}
 }

@@ -25,6 +25,8 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	dtype := fs.String("dtype", "f16", "storage type of conv and linear weights: f16 or f32")
 	name := fs.String("name", "", "model name stored in the pack (default: from the detected size)")
 	steps := fs.Int("steps", 3, "default sampling steps stored in the pack")
+	normEps := fs.Float64("norm-eps", weights.DefaultNormEps,
+		"channel LayerNorm epsilon the weights were trained with: 1e-5 (float32 training, the authors' weights) or 1e-3 (trained under half-precision autocast)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -36,12 +38,12 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := convert.ConvertFile(pos[0], *out, convert.Options{DType: dt, Name: *name, Steps: *steps})
+	rep, err := convert.ConvertFile(pos[0], *out, convert.Options{DType: dt, Name: *name, Steps: *steps, NormEps: float32(*normEps)})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "read    %s (%s, weights from %s)\n", pos[0], rep.Format, rep.Source)
-	fmt.Fprintf(stdout, "model   %s: size %s, dim %d, mults %v, %d parameters\n", rep.Config.Name, rep.Size, rep.Config.Dim, rep.Config.Mults, rep.Params)
+	fmt.Fprintf(stdout, "model   %s: size %s, dim %d, mults %v, norm eps %g, %d parameters\n", rep.Config.Name, rep.Size, rep.Config.Dim, rep.Config.Mults, rep.Config.NormEps, rep.Params)
 	fmt.Fprintf(stdout, "wrote   %s: %d bytes (%s weights)\n", *out, rep.Bytes, dt)
 	return nil
 }
@@ -62,8 +64,8 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	h := p.Header
 	c := h.Config
 	fmt.Fprintf(stdout, "pack      %s\nversion   %d\nbytes     %d\nsha256    %x (verified)\n", pos[0], h.Version, h.FileSize, h.SHA256)
-	fmt.Fprintf(stdout, "name      %s\ndim       %d\nmults     %v\ngroups    %d\nheads     %d x %d\ntimesteps %d\ndelta_end %g\nsteps     %d\n",
-		c.Name, c.Dim, c.Mults, c.Groups, c.Heads, c.DimHead, c.Timesteps, c.DeltaEnd, c.DefaultSteps)
+	fmt.Fprintf(stdout, "name      %s\ndim       %d\nmults     %v\ngroups    %d\nheads     %d x %d\ntimesteps %d\ndelta_end %g\nnorm_eps  %g\nsteps     %d\n",
+		c.Name, c.Dim, c.Mults, c.Groups, c.Heads, c.DimHead, c.Timesteps, c.DeltaEnd, c.NormEps, c.DefaultSteps)
 	fmt.Fprintf(stdout, "flags     %#x (weight standardization folded: %v)\n", h.Flags, h.Flags&weights.FlagStandardized != 0)
 	params := 0
 	fmt.Fprintf(stdout, "\n%-48s %-5s %-18s %10s %10s\n", "tensor", "dtype", "shape", "offset", "bytes")

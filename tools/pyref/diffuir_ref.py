@@ -89,16 +89,29 @@ class WSConv2d(nn.Conv2d):
 
 
 class ChannelNorm(nn.Module):
-    """LayerNorm across channels of an NCHW tensor, gain only (key: g, shape (1,C,1,1))."""
+    """LayerNorm across channels of an NCHW tensor, gain only (key: g, shape (1,C,1,1)).
+
+    eps None follows the authors' rule (by the activations' dtype), so a net
+    trained under half-precision autocast learns 1e-3 and would run with 1e-5
+    in float32: set_norm_eps pins it to the value the weights were trained with."""
 
     def __init__(self, ch):
         super().__init__()
         self.g = nn.Parameter(torch.ones(1, ch, 1, 1))
+        self.eps = None
 
     def forward(self, x):
         var = x.var(dim=1, unbiased=False, keepdim=True)
         mu = x.mean(dim=1, keepdim=True)
-        return (x - mu) * (var + _eps_for(x)).rsqrt() * self.g
+        eps = _eps_for(x) if self.eps is None else self.eps
+        return (x - mu) * (var + eps).rsqrt() * self.g
+
+
+def set_norm_eps(net, eps):
+    """Pins every ChannelNorm's epsilon (None: back to the dtype rule)."""
+    for m in net.modules():
+        if isinstance(m, ChannelNorm):
+            m.eps = eps
 
 
 class NormThen(nn.Module):

@@ -45,7 +45,7 @@ FLAG_STANDARDIZED = 1
 
 
 # --------------------------------------------------------------------------------------
-# weight pack reader (runtime/weights/doc.go, version 1)
+# weight pack reader (runtime/weights/doc.go, versions 1 and 2)
 # --------------------------------------------------------------------------------------
 
 class _Reader:
@@ -84,8 +84,8 @@ def read_pack(path):
         raise ValueError(f"{path}: not a DiffUIR weight pack (bad magic)")
     r = _Reader(b, 8)
     version = r.u32()
-    if version != 1:
-        raise ValueError(f"{path}: pack version {version}, this reader knows 1")
+    if version not in (1, 2):
+        raise ValueError(f"{path}: pack version {version}, this reader knows 1 and 2")
     r.u32()  # header size
     digest = r.take(32)
     size = r.u64()
@@ -100,6 +100,7 @@ def read_pack(path):
     for k in ("dim", "groups", "heads", "dim_head", "timesteps", "default_steps"):
         cfg[k] = r.u32()
     cfg["delta_end"] = r.f32()
+    cfg["norm_eps"] = r.f32() if version >= 2 else DEFAULT_NORM_EPS
     cfg["mults"] = tuple(r.u32() for _ in range(r.u32()))
     tensors = {}
     for _ in range(count):
@@ -122,12 +123,34 @@ def read_pack(path):
 # checkpoint reader (.pt): Trainer checkpoint (EMA weights) or bare state_dict
 # --------------------------------------------------------------------------------------
 
-def read_checkpoint(path):
+DEFAULT_NORM_EPS = 1e-5  # weights.DefaultNormEps: float32 training, version-1 packs
+
+
+def _load_torch(path):
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
-    obj = torch.load(io.BytesIO(raw), map_location="cpu")
+    return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=False)
+
+
+def norm_eps_of(path):
+    """The channel LayerNorm epsilon the weights at path were trained with: a
+    pack records it; tools/train checkpoints record it (or, older ones, their
+    autocast setting); anything else is taken as float32-trained."""
+    if path.endswith(".duir"):
+        return read_pack(path)[0]["norm_eps"]
+    obj = _load_torch(path)
+    tr = obj.get("diffuir_train") if isinstance(obj, dict) else None
+    if not isinstance(tr, dict):
+        return DEFAULT_NORM_EPS
+    if "norm_eps" in tr:
+        return float(tr["norm_eps"])
+    return 1e-3 if (tr.get("args") or {}).get("amp") == "bf16" else DEFAULT_NORM_EPS
+
+
+def read_checkpoint(path):
+    obj = _load_torch(path)
     if isinstance(obj, dict) and "ema" in obj:
         sd = obj["ema"]
         prefix = "ema_model.model.unet0."
@@ -179,6 +202,7 @@ def load_unet(path):
     if missing:
         raise ValueError(f"{path}: missing tensors: {sorted(missing)[:5]}")
     net.load_state_dict({k: sd[k] for k in net.state_dict()})
+    ref.set_norm_eps(net, cfg["norm_eps"] if cfg else norm_eps_of(path))
     for m in net.modules():
         if isinstance(m, ref.WSConv2d):
             if not folded:

@@ -91,13 +91,13 @@ shard | device)
 	init=()
 	if [ -d "$GPU/init" ]; then
 		cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true
-		pack="$(ls "$GPU"/init/*.duir 2>/dev/null | head -n 1)"
+		pack="$(ls "$GPU"/init/*.duir 2>/dev/null | head -n 1 || true)"
 		[ -z "$pack" ] || init=(--init "$pack")
 	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
 		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
-		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" "${init[@]}" "${@:2}" 2>&1 | tee -a "$log"
+		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
 	last="$(ls "$RUN"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"
@@ -113,7 +113,9 @@ finish)
 	cp "$src"/* "$dst/"
 	ck="$(ls "$dst"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"
 	[ -n "$ck" ] || ck="$dst/ema.pt"
-	go run ./tools/diffuir convert "$ck" -o "$dst/diffuir-tiny.duir" --name diffuir-tiny
+	# the LayerNorm epsilon the weights learned (1e-3 under bf16 autocast), from the checkpoint
+	eps="$(PYTHONPATH=tools/pyref /usr/bin/python3 -c 'import sys, export_onnx; print(export_onnx.norm_eps_of(sys.argv[1]))' "$ck")"
+	go run ./tools/diffuir convert "$ck" -o "$dst/diffuir-tiny.duir" --name diffuir-tiny --norm-eps "$eps"
 	echo "pack: $dst/diffuir-tiny.duir"
 	echo "score: go run ./tools/diffuir eval --photos data/photos/eval --model $dst/diffuir-tiny.duir"
 	echo "resume on the CPU: cp $ck data/runs/tiny-cpu/ && tools/train/run_cpu.sh"

@@ -208,7 +208,8 @@ def trainer_dict(step, unet, ema, opt, extra):
         ema_sd["ema_model." + k] = v.detach().cpu().clone()
     return {
         "step": step,
-        "model": {k: v.detach().cpu().clone() for k, v in holder.state_dict().items()},
+        # contiguous: channels_last weights would otherwise be pickled with NHWC strides
+        "model": {k: v.detach().cpu().contiguous().clone() for k, v in holder.state_dict().items()},
         "opt0": opt.state_dict(),
         "ema": ema_sd,
         "scaler": None,
@@ -224,6 +225,39 @@ def save_checkpoint(run_dir, step, unet, ema, opt, extra, keep):
     for _, old in checkpoints(run_dir)[:-keep]:
         os.remove(old)
     return path
+
+
+def pick_memory_format(choice, unet, shard, batch, crop, device, amp):
+    """NHWC lets cuDNN use its tensor-core kernels without transposes, but
+    PyTorch's GroupNorm may copy NHWC back; which wins depends on the card and
+    the version, so on CUDA 'auto' times both on a throwaway batch (no optimizer
+    step, own RNG: training's random stream is untouched)."""
+    formats = {"nchw": torch.contiguous_format, "nhwc": torch.channels_last}
+    if choice != "auto":
+        return formats[choice]
+    if device.type != "cuda":
+        return torch.contiguous_format
+    g = torch.Generator().manual_seed(12345)
+    x0, xin, _ = shard.batch(batch, crop, g, device)
+    inp = torch.cat([x0, xin], dim=1)
+    tt = torch.full((inp.shape[0],), 500.0, device=device)
+    timing = {}
+    for name, f in formats.items():
+        unet.to(memory_format=f)
+        x = inp.contiguous(memory_format=f)
+        for i in range(13):
+            if i == 3:
+                torch.cuda.synchronize()
+                t0 = time.time()
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+                out = unet(x, tt)
+            (out.float() - x0).abs().mean().backward()
+        torch.cuda.synchronize()
+        timing[name] = (time.time() - t0) / 10
+        unet.zero_grad(set_to_none=True)
+    best = min(timing, key=timing.get)
+    print("memory format: " + ", ".join(f"{k} {v:.4f} s/step" for k, v in timing.items()) + f"; using {best}", flush=True)
+    return formats[best]
 
 
 def load_state(path):
@@ -242,6 +276,7 @@ def init_weights(path, unet, ema):
     applied; standardizing them again changes them by less than its epsilon,
     so they load as they are."""
     import export_onnx  # tools/pyref: the pack and checkpoint readers
+    norm_eps = export_onnx.norm_eps_of(path)
     if path.endswith(".duir"):
         _, _, sd = export_onnx.read_pack(path)
     else:
@@ -253,12 +288,14 @@ def init_weights(path, unet, ema):
     with torch.no_grad():
         for target in (unet, ema.model):
             target.load_state_dict({k: sd[k].to(target.state_dict()[k].device) for k in want})
-    print(f"initialised from {path}", flush=True)
+    print(f"initialised from {path} (norm eps {norm_eps:g})", flush=True)
+    return norm_eps
 
 
-def export_pack(ckpt, run_dir, size, go):
+def export_pack(ckpt, run_dir, size, go, norm_eps):
     out = os.path.join(run_dir, f"diffuir-{size}.duir")
-    cmd = [go, "run", "./tools/diffuir", "convert", ckpt, "-o", out, "--name", f"diffuir-{size}"]
+    cmd = [go, "run", "./tools/diffuir", "convert", ckpt, "-o", out, "--name", f"diffuir-{size}",
+           "--norm-eps", f"{norm_eps:g}"]
     print("export:", " ".join(cmd), flush=True)
     r = subprocess.run(cmd, cwd=REPO)
     if r.returncode != 0:
@@ -293,6 +330,12 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--amp", default="none", choices=["none", "bf16"], help="autocast precision on CUDA")
+    ap.add_argument("--memory-format", default="auto", choices=["auto", "nchw", "nhwc"],
+                    help="activation layout; auto times a few steps of each on CUDA and keeps the faster (NCHW on the CPU)")
+    ap.add_argument("--norm-eps", type=float, default=1e-5,
+                    help="channel LayerNorm epsilon of a new run, fixed whatever the precision (the authors' dtype rule "
+                         "would give 1e-3 under bf16 autocast and 1e-5 at float32 inference); a resumed or --init run "
+                         "keeps the value its weights were trained with")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--noise-mult", type=float, default=1.0,
                     help="multiplies the bbar_t*eps term (1 = the spec's recipe)")
@@ -347,16 +390,20 @@ def main(argv=None):
         step = int(st["step"])
         tr = st.get("diffuir_train") or {}
         seconds_before = float(tr.get("seconds", 0.0))
+        # older checkpoints did not record it: under bf16 autocast they learned the dtype rule's 1e-3
+        norm_eps = float(tr.get("norm_eps", 1e-3 if (tr.get("args") or {}).get("amp") == "bf16" else 1e-5))
         if "gen" in tr:
             gen.set_state(tr["gen"])
         if "dgen" in tr and tr.get("device") == device.type:
             dgen.set_state(tr["dgen"])
-        print(f"resumed from {path} at step {step} ({seconds_before:.0f} s trained before)", flush=True)
+        print(f"resumed from {path} at step {step} ({seconds_before:.0f} s trained before, norm eps {norm_eps:g})",
+              flush=True)
         ema.model.to(device)
     else:
         print(f"new run in {args.run_dir}: {args.size}, {sum(p.numel() for p in unet.parameters())} parameters", flush=True)
-        if args.init:
-            init_weights(args.init, unet, ema)
+        norm_eps = init_weights(args.init, unet, ema) if args.init else args.norm_eps
+    for net in (unet, ema.model):
+        ref.set_norm_eps(net, norm_eps)
 
     # loss.csv: drop rows newer than the checkpoint we resumed from
     log_path = os.path.join(args.run_dir, "loss.csv")
@@ -380,6 +427,7 @@ def main(argv=None):
     def extra(elapsed):
         return {"seconds": seconds_before + elapsed, "gen": gen.get_state(), "dgen": dgen.get_state().cpu(),
                 "device": device.type, "args": {k: v for k, v in vars(args).items()}, "shard": args.shard,
+                "norm_eps": norm_eps,
                 "shard_header": json.dumps({k: v for k, v in shard.header.items() if k != "photos"})}
 
     if args.lr_schedule == "cosine" and not args.max_seconds:
@@ -387,6 +435,14 @@ def main(argv=None):
     amp = device.type == "cuda" and args.amp == "bf16"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
+
+    try:
+        fmt = pick_memory_format(args.memory_format, unet, shard, args.batch, crop, device, amp)
+    except RuntimeError as e:  # a probe must never cost a device lease its training
+        print(f"memory format probe failed ({e}); using NCHW", flush=True)
+        unet.zero_grad(set_to_none=True)
+        fmt = torch.contiguous_format
+    unet.to(memory_format=fmt)
 
     def lr_at(elapsed, steps_here):
         if args.lr_schedule == "constant":
@@ -425,7 +481,7 @@ def main(argv=None):
         a = ac[t].view(b, 1, 1, 1)
         xt = x0 + a * res + args.noise_mult * bc[t].view(b, 1, 1, 1) * noise - dc[t].view(b, 1, 1, 1) * xin
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-            out = unet(torch.cat([xt, xin], dim=1), ac[t] * ref.NUM_TIMESTEPS)
+            out = unet(torch.cat([xt, xin], dim=1).contiguous(memory_format=fmt), ac[t] * ref.NUM_TIMESTEPS)
         per = (out.float() - res).abs().mean(dim=(1, 2, 3))
         loss = per.mean()
         lr_now = lr_at(time.time() - t_start, step - first_step)
@@ -470,12 +526,12 @@ def main(argv=None):
     print(f"stopped ({reason}) at step {step} after {elapsed:.0f} s; checkpoint {path}", flush=True)
     if args.export_pt and path:
         st = load_state(path)
-        small = {"step": st["step"], "ema": st["ema"]}
+        small = {"step": st["step"], "ema": st["ema"], "diffuir_train": {"norm_eps": norm_eps}}
         torch.save(small, args.export_pt + ".tmp")
         os.replace(args.export_pt + ".tmp", args.export_pt)
         print(f"EMA weights {args.export_pt}", flush=True)
     if path and not args.no_export:
-        pack = export_pack(path, args.run_dir, args.size, args.go)
+        pack = export_pack(path, args.run_dir, args.size, args.go, norm_eps)
         if pack:
             print(f"pack {pack}", flush=True)
     return 0

@@ -136,7 +136,10 @@ func (p *program) add(op backend.Op, w backend.Weights) error {
 		if err != nil {
 			return err
 		}
-		l := &layerNorm{out: p.buf(o.Out), in: p.buf(o.In), res: p.buf(o.Res), g: g, c: c, n: n,
+		if !(o.Eps > 0) {
+			return fmt.Errorf("eps %g must be positive", o.Eps)
+		}
+		l := &layerNorm{out: p.buf(o.Out), in: p.buf(o.In), res: p.buf(o.Res), g: g, c: c, n: n, eps: float64(o.Eps),
 			mean: p.scratch(n), inv: p.scratch(n)}
 		p.phases = append(p.phases, phase{l, n, 1024})
 	case *backend.LinearAttention:

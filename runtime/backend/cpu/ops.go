@@ -106,6 +106,7 @@ func (g *groupNorm) run(lo, hi int) {
 type layerNorm struct {
 	out, in, res, g []float32
 	c, n            int
+	eps             float64
 	mean, inv       []float32
 }
 
@@ -132,7 +133,7 @@ func (l *layerNorm) run(lo, hi int) {
 		}
 	}
 	for i := range inv {
-		inv[i] = float32(1 / math.Sqrt(float64(inv[i]*rc+1e-5)))
+		inv[i] = float32(1 / math.Sqrt(float64(inv[i]*rc)+l.eps))
 	}
 	for ci := 0; ci < l.c; ci++ {
 		gc := l.g[ci]

@@ -111,7 +111,7 @@ func BenchmarkOps(b *testing.B) {
 		}},
 		{"layernorm_32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
 			w.set("g", randn(r, 32, 1), false)
-			return &backend.LayerNorm{Name: "ln", In: in, Out: og.tensor(32, S, S, nil), G: "g"}
+			return &backend.LayerNorm{Name: "ln", In: in, Out: og.tensor(32, S, S, nil), G: "g", Eps: 1e-5}
 		}},
 		{"linear_attention_4x32", input{384, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
 			return &backend.LinearAttention{Name: "la", QKV: in, Out: og.tensor(128, S, S, nil), Heads: 4, DimHead: 32}

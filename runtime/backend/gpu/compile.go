@@ -404,7 +404,10 @@ func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
 	if o.Res.Valid() {
 		res = o.Res
 	}
-	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(1e-5))
+	if !(o.Eps > 0) {
+		return fmt.Errorf("eps %g must be positive", o.Eps)
+	}
+	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(o.Eps))
 	bg := c.bind(kLayerNorm.layout, params, c.slot(o.In), c.slot(res), gref, c.slot(o.Out))
 	c.note(o.Name, "layernorm")
 	return c.dispatch(o.Name, kLayerNorm, bg, ceilDiv(n, 64), 1, 1)
