@@ -79,6 +79,7 @@ type Header struct {
 	TaskCount map[string]int   `json:"task_count"`
 	Equalized int              `json:"equalized"`
 	Equalize  string           `json:"equalize"`
+	Darken    float64          `json:"darken,omitempty"`
 	Producer  string           `json:"producer"`
 }
 
@@ -99,6 +100,7 @@ type options struct {
 	maxSide, perImg int
 	tasks           []degrade.Task
 	workers         int
+	darken          float64
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -114,6 +116,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.perImg, "per-image", 8, "patches cut from each degraded photo")
 	tasks := fs.String("tasks", "all", "comma-separated degradations")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
+	fs.Float64Var(&o.darken, "darken", 0, "probability that a photo is darkened (x0.35-0.75, unless that would make the runtime equalize it) "+
+		"before a task other than lowlight degrades it, the clean patch darkened alike: teaches that a dark photo is not necessarily an underexposed one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.tasks, err = degrade.ParseTasks(*tasks); err != nil {
 		return err
 	}
-	if o.photos == "" || o.out == "" || o.patches <= 0 || o.size < 16 || o.perImg <= 0 || o.workers <= 0 || o.size > 65535 {
+	if o.photos == "" || o.out == "" || o.patches <= 0 || o.darken < 0 || o.darken > 1 || o.size < 16 || o.perImg <= 0 || o.workers <= 0 || o.size > 65535 {
 		return errors.New("usage: mkshard --photos DIR --out FILE --patches N [--size S>=16] [--seed K] [--max-side N] [--per-image N] [--tasks LIST] [--workers N]")
 	}
 	return makeShard(o, stdout)
@@ -132,6 +136,16 @@ type photo struct {
 	name string
 	w, h int
 	pix  []uint8
+}
+
+// darkened is the photo with every value scaled by k, as an exposure change
+// would (approximately, in sRGB).
+func (p *photo) darkened(k float64) *photo {
+	d := &photo{name: p.name, w: p.w, h: p.h, pix: make([]uint8, len(p.pix))}
+	for i, v := range p.pix {
+		d.pix[i] = uint8(float64(v)*k + 0.5)
+	}
+	return d
 }
 
 func (p *photo) image() *imageio.Image {
@@ -263,7 +277,7 @@ func makeShard(o options, log io.Writer) error {
 	h := Header{Version: version, Count: n, Size: s, Channels: 3, Layout: "NCHW uint8, RGB",
 		Seed: o.seed, MaxSide: o.maxSide, PerImage: o.perImg, Groups: groups, TaskCount: map[string]int{},
 		Equalize: "restore.ShouldEqualize on the whole degraded photo, then imageio.EqualizeHist (the runtime's Equalize auto)",
-		Producer: "tools/train/mkshard"}
+		Darken:   o.darken, Producer: "tools/train/mkshard"}
 	for _, t := range degrade.Tasks {
 		h.Tasks = append(h.Tasks, string(t))
 	}
@@ -308,12 +322,19 @@ func makeShard(o options, log io.Writer) error {
 		if first >= n {
 			return
 		}
-		p := photos[order[g]]
-		clean := p.image()
+		orig := photos[order[g]]
 		cr := rng{mix(o.seed, uint64(g)<<8|0xC)}
+		dr := rng{mix(o.seed, uint64(g)<<8|0xD)}
 		cbuf, dbuf := make([]byte, plane), make([]byte, plane)
 		for ti, task := range o.tasks {
-			deg, _, err := degrade.Apply(clean, task, mix(o.seed, uint64(g)))
+			p := orig
+			if o.darken > 0 && task != degrade.LowLight && float64(dr.next()>>11)/(1<<53) < o.darken {
+				// not so dark that the runtime would equalize it: that case is a low-light photo's
+				if d := orig.darkened(0.35 + 0.4*float64(dr.next()>>11)/(1<<53)); !restore.ShouldEqualize(d.image()) {
+					p = d
+				}
+			}
+			deg, _, err := degrade.Apply(p.image(), task, mix(o.seed, uint64(g)))
 			if err == nil {
 				for i, v := range deg.RGB {
 					deg.RGB[i] = float32(metrics.Quantize8(v)) / 255

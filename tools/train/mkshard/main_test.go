@@ -104,3 +104,48 @@ func TestShard(t *testing.T) {
 		t.Error("missing --out accepted")
 	}
 }
+
+// --darken 1 darkens the clean photo of every task but lowlight, the same
+// crops otherwise: clean patches are darker, lowlight pairs unchanged.
+func TestShardDarken(t *testing.T) {
+	photos := writePhotos(t)
+	out := t.TempDir()
+	var log bytes.Buffer
+	for _, d := range []string{"0", "1"} {
+		args := []string{"--photos", photos, "--out", filepath.Join(out, d+".shard"), "--patches", "20", "--size", "32",
+			"--per-image", "2", "--seed", "5", "--max-side", "80", "--workers", "2", "--darken", d}
+		if err := run(args, &log, &log); err != nil {
+			t.Fatal(err, log.String())
+		}
+	}
+	h, plain := readShard(t, filepath.Join(out, "0.shard"))
+	hd, dark := readShard(t, filepath.Join(out, "1.shard"))
+	if hd.Darken != 1 || h.Darken != 0 {
+		t.Fatalf("darken in headers: %v %v", h.Darken, hd.Darken)
+	}
+	plane := 3 * 32 * 32
+	mean := func(b []byte) float64 {
+		s := 0
+		for _, v := range b {
+			s += int(v)
+		}
+		return float64(s) / float64(len(b))
+	}
+	for i := range 20 {
+		task := plain[h.Offsets["task"]+int64(i)]
+		c0 := plain[h.Offsets["clean"]+int64(i*plane):][:plane]
+		c1 := dark[hd.Offsets["clean"]+int64(i*plane):][:plane]
+		if task == 1 { // lowlight
+			if !bytes.Equal(c0, c1) {
+				t.Errorf("pair %d (lowlight): clean patch changed", i)
+			}
+			continue
+		}
+		if m0, m1 := mean(c0), mean(c1); !(m1 < 0.8*m0 && m1 > 0.3*m0) {
+			t.Errorf("pair %d (task %d): clean mean %.1f -> %.1f, want x0.35-0.75", i, task, m0, m1)
+		}
+	}
+	if err := run([]string{"--photos", photos, "--out", filepath.Join(out, "x"), "--patches", "2", "--darken", "2"}, &log, &log); err == nil {
+		t.Error("--darken 2 accepted")
+	}
+}
