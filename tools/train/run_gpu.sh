@@ -26,7 +26,7 @@
 #     data/runs/tiny-gpu/diffuir-tiny.duir (from ckpt-*.pt, or ema.pt if the checkpoint did not
 #     come back), then prints the eval command.
 #
-# Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2]
+# Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2] DARKEN [0]
 # CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [2000] DEVICE [cuda]
 # WORKERS [16] THREADS [8].
 set -euo pipefail
@@ -60,12 +60,13 @@ shard | device)
 	SIZE="${SIZE:-144}"
 	MAX_SIDE="${MAX_SIDE:-512}"
 	SEED="${SEED:-2}"
+	DARKEN="${DARKEN:-0}"
 	WORKERS="${WORKERS:-16}"
 	SHARD="$GPU/train.shard"
 	[ -f "$SHARD" ] || SHARD=/tmp/diffuir-train.shard
 	if [ ! -f "$SHARD" ]; then
 		"$GPU/mkshard" --photos data/photos/train --out "$SHARD.tmp" --patches "$PATCHES" --size "$SIZE" \
-			--max-side "$MAX_SIDE" --seed "$SEED" --per-image 16 --workers "$WORKERS" 2>&1 | tail -n 2
+			--max-side "$MAX_SIDE" --seed "$SEED" --per-image 16 --workers "$WORKERS" --darken "$DARKEN" 2>&1 | tail -n 2
 		mv "$SHARD.tmp" "$SHARD"
 	fi
 	[ "$1" = shard ] && exit 0
