@@ -58,15 +58,18 @@ func evalSeed(base uint64, i int) uint64 { return base*1_000_003 + uint64(i) }
 // evalScore is one (photo, task) measurement; PSNR values are capped at
 // metrics.PSNRCap (identical images: +Inf) so they average and encode.
 type evalScore struct {
-	Photo     string  `json:"photo,omitempty"`
-	Task      string  `json:"task"`
-	N         int     `json:"n,omitempty"`
-	PSNRIn    float64 `json:"psnr_in"`
-	PSNROut   float64 `json:"psnr_out"`
-	PSNRGain  float64 `json:"psnr_gain"`
-	SSIMIn    float64 `json:"ssim_in"`
-	SSIMOut   float64 `json:"ssim_out"`
-	SSIMGain  float64 `json:"ssim_gain"`
+	Photo    string  `json:"photo,omitempty"`
+	Task     string  `json:"task"`
+	N        int     `json:"n,omitempty"`
+	PSNRIn   float64 `json:"psnr_in"`
+	PSNROut  float64 `json:"psnr_out"`
+	PSNRGain float64 `json:"psnr_gain"`
+	SSIMIn   float64 `json:"ssim_in"`
+	SSIMOut  float64 `json:"ssim_out"`
+	SSIMGain float64 `json:"ssim_gain"`
+	// LumaShift is mean luma of the output minus that of the clean photo,
+	// in 8-bit levels: a restorer that brightens or darkens shows here.
+	LumaShift float64 `json:"luma_shift"`
 	Equalized *bool   `json:"equalized,omitempty"`
 	Seconds   float64 `json:"seconds,omitempty"`
 }
@@ -83,8 +86,13 @@ type evalReport struct {
 	Photos    []string    `json:"photos"`
 	Tasks     []evalScore `json:"tasks"`
 	Average   evalScore   `json:"average"`
-	PerPhoto  []evalScore `json:"per_photo"`
-	Seconds   float64     `json:"seconds"`
+	// Clean scores the photos restored as they are, with no degradation
+	// (--clean): how much the model changes a photo that needs nothing.
+	// Its per-photo rows are in PerPhoto with task "clean"; it is not part
+	// of Average.
+	Clean    *evalScore  `json:"clean,omitempty"`
+	PerPhoto []evalScore `json:"per_photo"`
+	Seconds  float64     `json:"seconds"`
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -103,12 +111,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	sheetPath := fs.String("sheet", "", "also write a before/after contact sheet (JPEG, or PNG by extension) of one photo, a row per task, to this `file`")
 	sheetPhoto := fs.String("sheet-photo", "", "the photo on the contact sheet (default: the first one)")
 	sheetCell := fs.Int("sheet-cell", 200, "contact sheet: long side of each picture in pixels")
+	cleanCheck := fs.Bool("clean", false, "also restore each photo undegraded and report how much the model changes it (not part of the average)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 || *photosDir == "" {
-		return usagef("usage: diffuir eval --photos DIR [--tasks LIST] [--model PACK] [--steps N] [--json] [--max-side N] [--seed N]")
+		return usagef("usage: diffuir eval --photos DIR [--tasks LIST] [--model PACK] [--steps N] [--json] [--max-side N] [--seed N] [--clean]")
 	}
 	tasks, err := degrade.ParseTasks(*tasksFlag)
 	if err != nil {
@@ -174,13 +183,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		if clean.W < 11 || clean.H < 11 {
 			return fmt.Errorf("%s: %dx%d is too small for SSIM (11x11 window)", name, clean.W, clean.H)
 		}
-		for _, task := range tasks {
+		runs := tasks
+		if *cleanCheck {
+			runs = append(slices.Clip(tasks), cleanTask)
+		}
+		for _, task := range runs {
 			t0 := time.Now()
-			deg, _, err := degrade.Apply(clean, task, evalSeed(*seed, i))
-			if err != nil {
-				return err
+			deg := clean
+			if task != cleanTask {
+				if deg, _, err = degrade.Apply(clean, task, evalSeed(*seed, i)); err != nil {
+					return err
+				}
+				quantize8(deg) // the degraded photo as a file would hold it
 			}
-			quantize8(deg) // the degraded photo as a file would hold it
 			out, err := r.Restore(ctx, deg, opt)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", name, task, err)
@@ -196,9 +211,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			s.SSIMOut, _ = metrics.SSIM(out, clean)
 			s.PSNRIn, s.PSNROut = metrics.Capped(s.PSNRIn), metrics.Capped(s.PSNROut)
 			s.PSNRGain, s.SSIMGain = s.PSNROut-s.PSNRIn, s.SSIMOut-s.SSIMIn
+			s.LumaShift = meanLuma(out) - meanLuma(clean)
 			s.Seconds = round3(time.Since(t0).Seconds())
 			rep.PerPhoto = append(rep.PerPhoto, s)
-			if *sheetPath != "" && name == *sheetPhoto {
+			if *sheetPath != "" && name == *sheetPhoto && task != cleanTask {
 				sheet.add(string(task), clean, deg, out, s.PSNRIn, s.PSNROut)
 			}
 			if !*quiet {
@@ -211,8 +227,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 					suffix string
 					img    *imageio.Image
 				}{{"clean", clean}, {string(task) + "-in", deg}, {string(task) + "-out", out}} {
-					if f.suffix == "clean" && task != tasks[0] {
-						continue
+					if (f.suffix == "clean" && task != runs[0]) || f.img == deg && task == cleanTask {
+						continue // one copy of the clean photo
 					}
 					if err := writePNG(filepath.Join(*saveDir, base+"-"+f.suffix+".png"), f.img); err != nil {
 						return err
@@ -228,6 +244,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Tasks, rep.Average = summarize(rep.PerPhoto, tasks)
+	if *cleanCheck {
+		c, _ := summarize(rep.PerPhoto, []degrade.Task{cleanTask})
+		rep.Clean = &c[0]
+	}
 
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -237,10 +257,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "model   %s (%s, %d steps, noise scale %g, seed %d, equalize auto)\n", rep.Model, rep.ModelName, rep.Steps, rep.Noise, rep.Seed)
 	fmt.Fprintf(stdout, "photos  %d from %s (long side <= %d), %s\n", len(names), *photosDir, *maxSide, rep.Metric)
 	fmt.Fprintf(stdout, "        PSNR capped at %g dB per image (identical images)\n\n", metrics.PSNRCap)
-	fmt.Fprintf(stdout, "%-9s %4s  %8s %8s %7s  %7s %7s %8s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "gain")
+	fmt.Fprintf(stdout, "%-9s %4s  %8s %8s %7s  %7s %7s %8s  %6s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "gain", "luma")
 	for _, s := range append(rep.Tasks, rep.Average) {
-		fmt.Fprintf(stdout, "%-9s %4d  %8.2f %8.2f %+7.2f  %7.4f %7.4f %+8.4f\n", s.Task, s.N, s.PSNRIn, s.PSNROut, s.PSNRGain, s.SSIMIn, s.SSIMOut, s.SSIMGain)
+		fmt.Fprintf(stdout, "%-9s %4d  %8.2f %8.2f %+7.2f  %7.4f %7.4f %+8.4f  %+6.1f\n", s.Task, s.N, s.PSNRIn, s.PSNROut, s.PSNRGain, s.SSIMIn, s.SSIMOut, s.SSIMGain, s.LumaShift)
 	}
+	if c := rep.Clean; c != nil {
+		fmt.Fprintf(stdout, "%-9s %4d  %8s %8.2f %7s  %7s %7.4f %8s  %+6.1f  (undegraded photos; not in the average)\n", c.Task, c.N, "-", c.PSNROut, "", "-", c.SSIMOut, "", c.LumaShift)
+	}
+	fmt.Fprintf(stdout, "luma: mean luma of the output minus the clean photo's, in 8-bit levels\n")
 	fmt.Fprintf(stdout, "\n%d restorations in %s\n", len(rep.PerPhoto), time.Duration(rep.Seconds*float64(time.Second)).Round(100*time.Millisecond))
 	return nil
 }
@@ -257,11 +281,13 @@ func summarize(per []evalScore, tasks []degrade.Task) ([]evalScore, evalScore) {
 				out.PSNROut += s.PSNROut
 				out.SSIMIn += s.SSIMIn
 				out.SSIMOut += s.SSIMOut
+				out.LumaShift += s.LumaShift
 			}
 		}
 		if out.N > 0 {
 			k := float64(out.N)
 			out.PSNRIn, out.PSNROut, out.SSIMIn, out.SSIMOut = out.PSNRIn/k, out.PSNROut/k, out.SSIMIn/k, out.SSIMOut/k
+			out.LumaShift /= k
 		}
 		out.PSNRGain, out.SSIMGain = out.PSNROut-out.PSNRIn, out.SSIMOut-out.SSIMIn
 		return out
@@ -270,7 +296,20 @@ func summarize(per []evalScore, tasks []degrade.Task) ([]evalScore, evalScore) {
 	for _, t := range tasks {
 		rows = append(rows, mean(string(t), func(s evalScore) bool { return s.Task == string(t) }))
 	}
-	return rows, mean("average", func(evalScore) bool { return true })
+	return rows, mean("average", func(s evalScore) bool { return s.Task != string(cleanTask) })
+}
+
+// cleanTask labels the --clean runs: the photo restored as it is.
+const cleanTask degrade.Task = "clean"
+
+// meanLuma is the mean BT.601 luma of img in 8-bit levels.
+func meanLuma(img *imageio.Image) float64 {
+	var sum float64
+	y := metrics.Y(img)
+	for _, v := range y {
+		sum += v
+	}
+	return sum / float64(len(y))
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/diffuir-web/diffuir/runtime/imageio"
 	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/weights"
 )
@@ -207,4 +208,64 @@ func TestDefaultModelAndSheet(t *testing.T) {
 		"--sheet", sheet, "--sheet-photo", "nosuch.png"); code != 2 || !strings.Contains(errs, "nosuch.png") {
 		t.Errorf("unknown sheet photo: exit %d, %s", code, errs)
 	}
+}
+
+// TestEvalClean: --clean restores the undegraded photos too, reports them
+// apart from the average, and the luma shift is the mean luma difference
+// of the written output and the clean photo.
+func TestEvalClean(t *testing.T) {
+	pack, photos := evalFixtures(t)
+	dir := t.TempDir()
+	code, out, errs := evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--json",
+		"--tasks", "blur", "--clean", "--quiet", "--save", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if rep.Clean == nil || rep.Clean.N != 2 || rep.Average.N != 2 || len(rep.Tasks) != 1 || len(rep.PerPhoto) != 4 {
+		t.Fatalf("report: %+v", rep)
+	}
+	var sum float64
+	for _, s := range rep.PerPhoto {
+		if s.Task != "clean" {
+			continue
+		}
+		if s.PSNRIn != 100 || s.SSIMIn != 1 || s.PSNROut >= 100 {
+			t.Errorf("clean row %+v: want input scores of identical images and a changed output", s)
+		}
+		base := strings.TrimSuffix(s.Photo, filepath.Ext(s.Photo))
+		want := meanLuma(readPNG(t, filepath.Join(dir, base+"-clean-out.png"))) - meanLuma(readPNG(t, filepath.Join(dir, base+"-clean.png")))
+		// 0.05 levels: the PNG encoder rounds halves away from zero, the metric's 8-bit grid to even
+		if math.Abs(s.LumaShift-want) > 0.05 {
+			t.Errorf("%s luma shift %v, want %v", s.Photo, s.LumaShift, want)
+		}
+		sum += s.LumaShift
+	}
+	if math.Abs(rep.Clean.LumaShift-sum/2) > 1e-9 {
+		t.Errorf("clean summary luma %v, want %v", rep.Clean.LumaShift, sum/2)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a-clean-in.png")); err == nil {
+		t.Error("a-clean-in.png written: a second copy of the clean photo")
+	}
+	code, text, _ := evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40",
+		"--tasks", "blur", "--clean", "--quiet")
+	if code != 0 || !strings.Contains(text, "not in the average") || !strings.Contains(text, "4 restorations") {
+		t.Errorf("text: exit %d\n%s", code, text)
+	}
+}
+
+func readPNG(t *testing.T, path string) *imageio.Image {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := imageio.DecodeBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }

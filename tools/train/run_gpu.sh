@@ -28,7 +28,7 @@
 #
 # Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2] DARKEN [0]
 # CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [2000] DEVICE [cuda]
-# WORKERS [16] THREADS [8].
+# WORKERS [16] THREADS [8] CLEAN [0] (train.py --clean-frac: pairs trained on their clean patch).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -75,6 +75,7 @@ shard | device)
 	BATCH="${BATCH:-80}"
 	LR="${LR:-4e-4}"
 	LR_SCHEDULE="${LR_SCHEDULE:-cosine}"
+	CLEAN="${CLEAN:-0}"
 	BUDGET="${BUDGET:-420}"
 	SAVE_EVERY="${SAVE_EVERY:-2000}"
 	DEVICE="${DEVICE:-cuda}"
@@ -97,7 +98,7 @@ shard | device)
 	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
-		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
+		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
 		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e

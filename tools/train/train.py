@@ -33,7 +33,8 @@ skips this, e.g. on a machine without Go).
 
 loss.csv gets one row per --log-every steps: step, mean loss over the
 interval, mean loss per task (empty when a task was absent), learning rate,
-seconds of training so far (all invocations), steps per second.
+seconds of training so far (all invocations), steps per second, and the mean
+loss of the clean-input pairs (--clean-frac; empty without).
 
 Learning rate: the authors' 8e-5 is tuned for 300k-step GPU runs; a short CPU
 run learns faster with about 2e-4 (--lr 2e-4), which is what run_cpu.sh uses.
@@ -68,6 +69,8 @@ sys.path.insert(0, os.path.join(REPO, "tools", "pyref"))
 import diffuir_ref as ref  # noqa: E402
 
 TASKS = ["haze", "lowlight", "rain", "snow", "blur"]
+# loss.csv's extra column: pairs whose input was swapped for the clean patch (--clean-frac)
+CLEAN = len(TASKS)
 
 
 # --------------------------------------------------------------------------------------
@@ -108,6 +111,10 @@ class Shard:
             self.degraded = torch.from_numpy(np.array(degraded)).to(device)
         names = h["tasks"]
         self.task_names = names
+        # pairs whose clean patch may stand in as the input (--clean-frac): not low-light (a dark
+        # clean patch there is the target of an equalized or brightened input) and not equalized
+        low = names.index("lowlight") if "lowlight" in names else -1
+        self.clean_ok = torch.from_numpy((self.flags & 1 == 0) & (self.task != low))
         self.by_task = [torch.from_numpy(np.nonzero(self.task == k)[0]) for k in range(len(names))]
         self.present = [k for k in range(len(names)) if len(self.by_task[k])]
         if not self.present:
@@ -123,8 +130,12 @@ class Shard:
         return (f"{self.count} pairs of {self.size}x{self.size}, tasks {counts}, "
                 f"{int((self.flags & 1).sum())} inputs equalized, {len(self.header['photos'])} photos")
 
-    def batch(self, b, crop, gen, device):
-        """(x0, x_in) in [-1, 1], shapes (b,3,crop,crop), and task ids (b,)."""
+    def batch(self, b, crop, gen, device, clean_frac=0.0):
+        """(x0, x_in) in [-1, 1], shapes (b,3,crop,crop), and task ids (b,).
+
+        With clean_frac > 0 that fraction of the eligible pairs (see clean_ok) gets its clean
+        patch as the input, so the network also learns to leave an undegraded photo alone;
+        their task id is CLEAN."""
         t = len(self.present)
         rot = int(torch.randint(t, (1,), generator=gen))
         tasks = torch.tensor([self.present[(rot + j) % t] for j in range(b)])
@@ -145,6 +156,10 @@ class Shard:
         ii, cc, rr, kk = (v.to(dev) for v in (ii, cc, rr, kk))
         x0 = self.clean[ii, cc, rr, kk]
         xin = self.degraded[ii, cc, rr, kk]
+        if clean_frac > 0:  # no extra draw otherwise: older runs resume on the same random stream
+            swap = (torch.rand(b, generator=gen) < clean_frac) & self.clean_ok[idx]
+            tasks = torch.where(swap, torch.full_like(tasks, CLEAN), tasks)
+            xin = torch.where(swap.to(dev)[:, None, None, None], x0, xin)
         to = lambda u: (u.to(device=device, dtype=torch.float32) / 255.0) * 2 - 1  # noqa: E731
         return to(x0), to(xin), tasks
 
@@ -337,6 +352,9 @@ def parse_args(argv=None):
                          "would give 1e-3 under bf16 autocast and 1e-5 at float32 inference); a resumed or --init run "
                          "keeps the value its weights were trained with")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--clean-frac", type=float, default=0.0,
+                    help="fraction of the non-low-light, non-equalized pairs trained with the clean patch as the "
+                         "input (target: no change), so an undegraded photo comes out as it went in")
     ap.add_argument("--noise-mult", type=float, default=1.0,
                     help="multiplies the bbar_t*eps term (1 = the spec's recipe)")
     ap.add_argument("--no-export", action="store_true", help="do not convert the final checkpoint to a .duir pack")
@@ -407,7 +425,7 @@ def main(argv=None):
 
     # loss.csv: drop rows newer than the checkpoint we resumed from
     log_path = os.path.join(args.run_dir, "loss.csv")
-    cols = ["step", "loss"] + TASKS + ["lr", "seconds", "steps_per_s"]
+    cols = ["step", "loss"] + TASKS + ["lr", "seconds", "steps_per_s", "clean"]
     rows = []
     if os.path.exists(log_path):
         with open(log_path) as f:
@@ -430,6 +448,8 @@ def main(argv=None):
                 "norm_eps": norm_eps,
                 "shard_header": json.dumps({k: v for k, v in shard.header.items() if k != "photos"})}
 
+    if not 0 <= args.clean_frac < 1:
+        raise SystemExit(f"--clean-frac {args.clean_frac}: want a fraction in [0, 1)")
     if args.lr_schedule == "cosine" and not args.max_seconds:
         raise SystemExit("--lr-schedule cosine decays over --max-seconds: give it")
     amp = device.type == "cuda" and args.amp == "bf16"
@@ -457,8 +477,8 @@ def main(argv=None):
     last_log_t, last_log_step = t_start, step
     # losses are summed on the device and read back only when a row is logged:
     # a read every step would stall the GPU's queue
-    acc_task = torch.zeros(len(TASKS), dtype=torch.float64, device=device)
-    acc_task_n = torch.zeros(len(TASKS), dtype=torch.float64, device=device)
+    acc_task = torch.zeros(len(TASKS) + 1, dtype=torch.float64, device=device)  # + CLEAN
+    acc_task_n = torch.zeros(len(TASKS) + 1, dtype=torch.float64, device=device)
     last_saved = step if found else -1
     reason = "done"
     print(f"training: batch {args.batch} of {crop}x{crop}, lr {args.lr}, {args.threads} threads, device {device}"
@@ -473,7 +493,7 @@ def main(argv=None):
         if stop["sig"] is not None:
             reason = f"signal {stop['sig']}"
             break
-        x0, xin, tasks = shard.batch(args.batch, crop, gen, device)
+        x0, xin, tasks = shard.batch(args.batch, crop, gen, device, args.clean_frac)
         b = x0.shape[0]
         t = torch.randint(0, ref.NUM_TIMESTEPS, (b,), generator=dgen, device=device)
         noise = torch.randn(x0.shape, generator=dgen, device=device)
@@ -503,11 +523,12 @@ def main(argv=None):
             now = time.time()
             sps = (step - last_log_step) / max(now - last_log_t, 1e-9)
             mean_loss = sums.sum() / max(counts.sum(), 1)  # slots are equally sized: the mean of per-sample means
-            task_cols = [f"{sums[k] / counts[k]:.5f}" if counts[k] else "" for k in range(len(TASKS))]
-            logf.write(",".join([str(step), f"{mean_loss:.5f}"] + task_cols +
-                                [f"{lr_now:g}", f"{seconds_before + now - t_start:.1f}", f"{sps:.4f}"]) + "\n")
+            task_cols = [f"{sums[k] / counts[k]:.5f}" if counts[k] else "" for k in range(len(TASKS) + 1)]
+            logf.write(",".join([str(step), f"{mean_loss:.5f}"] + task_cols[:CLEAN] +
+                                [f"{lr_now:g}", f"{seconds_before + now - t_start:.1f}", f"{sps:.4f}",
+                                 task_cols[CLEAN]]) + "\n")
             print(f"step {step:7d}  loss {mean_loss:.4f}  " +
-                  " ".join(f"{TASKS[k]} {c}" for k, c in enumerate(task_cols) if c) +
+                  " ".join(f"{(TASKS + ['clean'])[k]} {c}" for k, c in enumerate(task_cols) if c) +
                   f"  lr {lr_now:.3g}  {1 / max(sps, 1e-9):.4f} s/step", flush=True)
             last_log_t, last_log_step = now, step
             acc_task.zero_()
