@@ -16,18 +16,19 @@
 #     On the machine: makes the shard with 16 workers (PATCHES pairs of SIZE px from photos
 #     reduced to MAX_SIDE, the size 'diffuir eval' scores at; ~30 s), trains with --device cuda
 #     --amp bf16 for BUDGET seconds (cosine learning rate over that budget), and leaves in $OUT:
-#     ckpt-STEP.pt (resume state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB), loss.csv
+#     ckpt-STEP.pt (resume state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB),
+#     ema-STEP.pt (the EMA at every SAVE_EVERY steps, to pick the best afterwards), loss.csv
 #     and train.log. BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command
 #     may run. `run_gpu.sh shard` makes the shard alone (e.g. in the background while something
 #     else uses the GPU); `device` then takes it as it is.
 #
 #  3. here:     tools/train/run_gpu.sh finish DIR      (DIR = the files_at folder the run returned)
-#     Copies the results into data/runs/tiny-gpu/ and converts them into
+#     Copies the results into data/runs/tiny-gpu/ (RUN=DIR: elsewhere) and converts them into
 #     data/runs/tiny-gpu/diffuir-tiny.duir (from ckpt-*.pt, or ema.pt if the checkpoint did not
-#     come back), then prints the eval command.
+#     come back) and each ema-STEP.pt into ema-STEP.duir, then prints the eval commands.
 #
 # Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2] DARKEN [0]
-# CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [2000] DEVICE [cuda]
+# CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [1000] DEVICE [cuda]
 # WORKERS [16] THREADS [8] CLEAN [0] (train.py --clean-frac: pairs trained on their clean patch).
 set -euo pipefail
 
@@ -77,7 +78,7 @@ shard | device)
 	LR_SCHEDULE="${LR_SCHEDULE:-cosine}"
 	CLEAN="${CLEAN:-0}"
 	BUDGET="${BUDGET:-420}"
-	SAVE_EVERY="${SAVE_EVERY:-2000}"
+	SAVE_EVERY="${SAVE_EVERY:-1000}"
 	DEVICE="${DEVICE:-cuda}"
 	THREADS="${THREADS:-8}"
 	PY="${PY:-python3}"
@@ -99,7 +100,7 @@ shard | device)
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
 		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
-		--save-every "$SAVE_EVERY" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
+		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
 	last="$(ls "$RUN"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"
@@ -117,9 +118,16 @@ finish)
 	[ -n "$ck" ] || ck="$dst/ema.pt"
 	# the LayerNorm epsilon the weights learned (1e-3 under bf16 autocast), from the checkpoint
 	eps="$(PYTHONPATH=tools/pyref /usr/bin/python3 -c 'import sys, export_onnx; print(export_onnx.norm_eps_of(sys.argv[1]))' "$ck")"
-	go run ./tools/diffuir convert "$ck" -o "$dst/diffuir-tiny.duir" --name diffuir-tiny --norm-eps "$eps"
+	go build -o "$dst/.diffuir" ./tools/diffuir
+	"$dst/.diffuir" convert "$ck" -o "$dst/diffuir-tiny.duir" --name diffuir-tiny --norm-eps "$eps"
 	echo "pack: $dst/diffuir-tiny.duir"
-	echo "score: go run ./tools/diffuir eval --photos data/photos/eval --model $dst/diffuir-tiny.duir"
+	for snap in "$dst"/ema-*.pt; do
+		[ -e "$snap" ] || continue
+		"$dst/.diffuir" convert "$snap" -o "${snap%.pt}.duir" --name diffuir-tiny --norm-eps "$eps"
+		echo "pack: ${snap%.pt}.duir"
+	done
+	rm -f "$dst/.diffuir"
+	echo "score: go run ./tools/diffuir eval --photos data/photos/eval --clean --model PACK"
 	echo "resume on the CPU: cp $ck data/runs/tiny-cpu/ && tools/train/run_cpu.sh"
 	;;
 *)

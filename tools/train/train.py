@@ -214,13 +214,24 @@ def checkpoints(run_dir):
     return sorted(out)
 
 
+def ema_state(ema):
+    """The EMA in ema_pytorch's state_dict layout, as the authors' Trainer saves it."""
+    sd = {"initted": torch.tensor([1.0]), "step": torch.tensor([ema.step])}
+    for k, v in ref.Holder(ema.model).state_dict().items():
+        sd["ema_model." + k] = v.detach().cpu().contiguous().clone()
+    return sd
+
+
+def save_ema(path, step, ema_sd, norm_eps):
+    """The EMA weights alone (~3.7 MB for Tiny) in a layout `diffuir convert` reads."""
+    torch.save({"step": step, "ema": ema_sd, "diffuir_train": {"norm_eps": norm_eps}}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def trainer_dict(step, unet, ema, opt, extra):
     """The authors' Trainer.save() layout (+ our resume state)."""
     holder = ref.Holder(unet)
-    ema_holder = ref.Holder(ema.model)
-    ema_sd = {"initted": torch.tensor([1.0]), "step": torch.tensor([ema.step])}
-    for k, v in ema_holder.state_dict().items():
-        ema_sd["ema_model." + k] = v.detach().cpu().clone()
+    ema_sd = ema_state(ema)
     return {
         "step": step,
         # contiguous: channels_last weights would otherwise be pickled with NHWC strides
@@ -232,11 +243,17 @@ def trainer_dict(step, unet, ema, opt, extra):
     }
 
 
-def save_checkpoint(run_dir, step, unet, ema, opt, extra, keep):
+def save_checkpoint(run_dir, step, unet, ema, opt, extra, keep, snapshots=""):
+    """Writes ckpt-STEP.pt, keeps the newest `keep`, and with snapshots (a directory) also
+    writes the EMA weights alone there as ema-STEP.pt, never deleted: a run's checkpoints
+    can then be scored one by one after it."""
     path = os.path.join(run_dir, f"ckpt-{step:07d}.pt")
     tmp = path + ".tmp"
-    torch.save(trainer_dict(step, unet, ema, opt, extra), tmp)
+    st = trainer_dict(step, unet, ema, opt, extra)
+    torch.save(st, tmp)
     os.replace(tmp, path)
+    if snapshots:
+        save_ema(os.path.join(snapshots, f"ema-{step:07d}.pt"), step, st["ema"], extra["norm_eps"])
     for _, old in checkpoints(run_dir)[:-keep]:
         os.remove(old)
     return path
@@ -341,6 +358,8 @@ def parse_args(argv=None):
     ap.add_argument("--max-seconds", type=float, default=0, help="stop after this many seconds in this invocation (0: none)")
     ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--keep", type=int, default=3, help="checkpoints kept")
+    ap.add_argument("--ema-snapshots", default="", metavar="DIR",
+                    help="with every checkpoint also write its EMA weights alone to DIR/ema-STEP.pt (kept)")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -372,6 +391,8 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     os.makedirs(args.run_dir, exist_ok=True)
+    if args.ema_snapshots:
+        os.makedirs(args.ema_snapshots, exist_ok=True)
     shard = Shard(args.shard, device)
     crop = args.crop or shard.size
     if crop > shard.size or crop % 16:
@@ -534,22 +555,21 @@ def main(argv=None):
             acc_task.zero_()
             acc_task_n.zero_()
         if args.save_every and step % args.save_every == 0:
-            save_checkpoint(args.run_dir, step, unet, ema, opt, extra(time.time() - t_start), args.keep)
+            save_checkpoint(args.run_dir, step, unet, ema, opt, extra(time.time() - t_start), args.keep,
+                            args.ema_snapshots)
             last_saved = step
 
     elapsed = time.time() - t_start
     path = None
     if step != last_saved and step > 0:
-        path = save_checkpoint(args.run_dir, step, unet, ema, opt, extra(elapsed), args.keep)
+        path = save_checkpoint(args.run_dir, step, unet, ema, opt, extra(elapsed), args.keep, args.ema_snapshots)
     elif checkpoints(args.run_dir):
         path = checkpoints(args.run_dir)[-1][1]
     logf.close()
     print(f"stopped ({reason}) at step {step} after {elapsed:.0f} s; checkpoint {path}", flush=True)
     if args.export_pt and path:
         st = load_state(path)
-        small = {"step": st["step"], "ema": st["ema"], "diffuir_train": {"norm_eps": norm_eps}}
-        torch.save(small, args.export_pt + ".tmp")
-        os.replace(args.export_pt + ".tmp", args.export_pt)
+        save_ema(args.export_pt, st["step"], st["ema"], norm_eps)
         print(f"EMA weights {args.export_pt}", flush=True)
     if path and not args.no_export:
         pack = export_pack(path, args.run_dir, args.size, args.go, norm_eps)
