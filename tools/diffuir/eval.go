@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -20,29 +19,6 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/metrics"
 	"github.com/diffuir-web/diffuir/runtime/restore"
 )
-
-// evalPhotoExts are the files --photos picks up.
-var evalPhotoExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".tif": true, ".tiff": true, ".bmp": true, ".webp": true}
-
-// listPhotos returns the photos of dir, sorted by name (the index in this
-// list seeds each photo's degradations).
-func listPhotos(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range ents {
-		if e.Type().IsRegular() && evalPhotoExts[strings.ToLower(filepath.Ext(e.Name()))] {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no photos (.png, .jpg, .tif, .bmp, .webp)", dir)
-	}
-	return out, nil
-}
 
 // quantize8 snaps an image to the 8-bit grid, as a photo file would store it.
 func quantize8(img *imageio.Image) {
@@ -111,6 +87,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	sheetPath := fs.String("sheet", "", "also write a before/after contact sheet (JPEG, or PNG by extension) of one photo, a row per task, to this `file`")
 	sheetPhoto := fs.String("sheet-photo", "", "the photo on the contact sheet (default: the first one)")
 	sheetCell := fs.Int("sheet-cell", 200, "contact sheet: long side of each picture in pixels")
+	tile := fs.Int("tile", restore.DefaultTile, "tile side in pixels; 0 restores each photo in one pass")
+	overlap := fs.Int("overlap", restore.DefaultOverlap, "overlap between tiles in pixels")
 	cleanCheck := fs.Bool("clean", false, "also restore each photo undegraded and report how much the model changes it (not part of the average)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -123,10 +101,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if *maxSide < 0 || *limit < 0 {
-		return usagef("--max-side and --limit must not be negative")
+	if *maxSide < 0 || *limit < 0 || *tile < 0 || *overlap < 0 {
+		return usagef("--max-side, --limit, --tile and --overlap must not be negative")
 	}
-	names, err := listPhotos(*photosDir)
+	names, err := imageio.ListImages(*photosDir) // sorted: the index seeds each photo's degradations
 	if err != nil {
 		return err
 	}
@@ -159,7 +137,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: nSteps, Seed: *seed, Noise: *noise, MaxSide: *maxSide,
 		PSNRCap: metrics.PSNRCap, Metric: "BasicSR Y-channel PSNR (dB) / SSIM on 8-bit images, no border crop", Photos: names}
-	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: restore.EqualizeAuto}
+	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: restore.EqualizeAuto,
+		Tile: *tile, Overlap: *overlap}
+	if *tile == 0 {
+		opt.Tile = -1 // restore.Options: negative is one pass
+	}
 	if *sheetPhoto == "" && len(names) > 0 {
 		*sheetPhoto = names[0]
 	}

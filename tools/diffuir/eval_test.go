@@ -161,8 +161,9 @@ func TestEvalErrors(t *testing.T) {
 	}{
 		{[]string{"eval"}, 2, "usage"},
 		{[]string{"eval", "--photos", photos, "--tasks", "fog"}, 2, "unknown task"},
-		{[]string{"eval", "--photos", t.TempDir(), "--model", pack}, 1, "no photos"},
+		{[]string{"eval", "--photos", t.TempDir(), "--model", pack}, 1, "no images"},
 		{[]string{"eval", "--photos", photos, "--model", pack, "--max-side", "8"}, 1, "too small for SSIM"},
+		{[]string{"eval", "--photos", photos, "--model", pack, "--tile", "-1"}, 2, "must not be negative"},
 		{[]string{"eval", "--photos", photos, "--model", "/nonexistent.duir"}, 1, "load model"},
 	} {
 		code, _, errs := evalCLI(c.args...)
@@ -268,4 +269,29 @@ func readPNG(t *testing.T, path string) *imageio.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// TestEvalTile: --tile reaches the restorer (tiles of 24 px score differently
+// from one pass over the 40-px photos; --tile 0 is one pass like the default
+// tile, which the photos fit in).
+func TestEvalTile(t *testing.T) {
+	pack, photos := evalFixtures(t)
+	score := func(extra ...string) evalScore {
+		t.Helper()
+		args := append([]string{"eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--json",
+			"--tasks", "haze", "--quiet"}, extra...)
+		code, out, errs := evalCLI(args...)
+		var rep evalReport
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+			t.Fatalf("%v: exit %d\n%s%s", extra, code, out, errs)
+		}
+		return rep.Average
+	}
+	whole, def, tiled := score("--tile", "0"), score(), score("--tile", "24", "--overlap", "8")
+	if !sameScores(whole, def) {
+		t.Errorf("--tile 0 %+v differs from the default tile %+v on photos smaller than it", whole, def)
+	}
+	if sameScores(whole, tiled) {
+		t.Errorf("--tile 24 scored the same as one pass: %+v", tiled)
+	}
 }

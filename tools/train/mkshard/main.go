@@ -45,7 +45,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -156,20 +155,11 @@ func (p *photo) image() *imageio.Image {
 	return img
 }
 
-var photoExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".tif": true, ".tiff": true, ".bmp": true, ".webp": true}
-
 func loadPhotos(dir string, maxSide, size, workers int, log io.Writer) ([]*photo, error) {
-	ents, err := os.ReadDir(dir)
+	names, err := imageio.ListImages(dir)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, e := range ents {
-		if e.Type().IsRegular() && photoExts[strings.ToLower(filepath.Ext(e.Name()))] {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 	out := make([]*photo, len(names))
 	errs := make([]error, len(names))
 	parallel(len(names), workers, func(i int) {
