@@ -20,7 +20,7 @@ func TestListImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range []struct{ target, name string }{
-		{filepath.Join(other, "real.png"), "link.png"},  // a link to a photo: listed
+		{filepath.Join(other, "real.png"), "link.png"},   // a link to a photo: listed
 		{filepath.Join(other, "gone.png"), "broken.png"}, // a broken link: skipped
 		{other, "folder.jpg"},                            // a link to a folder: skipped
 	} {
