@@ -17,15 +17,16 @@
 #     reduced to MAX_SIDE, the size 'diffuir eval' scores at; ~30 s), trains with --device cuda
 #     --amp bf16 for BUDGET seconds (cosine learning rate over that budget), and leaves in $OUT:
 #     ckpt-STEP.pt (resume state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB),
-#     ema-STEP.pt (the EMA at every SAVE_EVERY steps, to pick the best afterwards), loss.csv
-#     and train.log. BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command
+#     ema-snapshots.pt (the EMA at every SAVE_EVERY steps, the newest 4, to pick the best
+#     afterwards), loss.csv and train.log: the device tool brings back at most 8 files. BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command
 #     may run. `run_gpu.sh shard` makes the shard alone (e.g. in the background while something
 #     else uses the GPU); `device` then takes it as it is.
 #
 #  3. here:     tools/train/run_gpu.sh finish DIR      (DIR = the files_at folder the run returned)
 #     Copies the results into data/runs/tiny-gpu/ (RUN=DIR: elsewhere) and converts them into
 #     data/runs/tiny-gpu/diffuir-tiny.duir (from ckpt-*.pt, or ema.pt if the checkpoint did not
-#     come back) and each ema-STEP.pt into ema-STEP.duir, then prints the eval commands.
+#     come back) and each snapshot of ema-snapshots.pt into ema-STEP.duir, then prints the eval
+#     commands.
 #
 # Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2] DARKEN [0]
 # CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [1000] DEVICE [cuda]
@@ -100,7 +101,7 @@ shard | device)
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
 		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
-		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
+		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT/ema-snapshots.pt" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
 	last="$(ls "$RUN"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"
@@ -121,7 +122,11 @@ finish)
 	go build -o "$dst/.diffuir" ./tools/diffuir
 	"$dst/.diffuir" convert "$ck" -o "$dst/diffuir-tiny.duir" --name diffuir-tiny --norm-eps "$eps"
 	echo "pack: $dst/diffuir-tiny.duir"
-	for snap in "$dst"/ema-*.pt; do
+	if [ -f "$dst/ema-snapshots.pt" ]; then
+		/usr/bin/python3 -c 'import sys; sys.path.insert(0, "tools/train"); import train
+train.split_snapshots(sys.argv[1], sys.argv[2])' "$dst/ema-snapshots.pt" "$dst"
+	fi
+	for snap in "$dst"/ema-[0-9]*.pt; do
 		[ -e "$snap" ] || continue
 		"$dst/.diffuir" convert "$snap" -o "${snap%.pt}.duir" --name diffuir-tiny --norm-eps "$eps"
 		echo "pack: ${snap%.pt}.duir"

@@ -243,17 +243,44 @@ def trainer_dict(step, unet, ema, opt, extra):
     }
 
 
+SNAPSHOTS_KEPT = 4  # 3.7 MB each for Tiny: one file the device tool brings back (16 MiB a file)
+
+
+def add_snapshot(path, step, ema_sd, norm_eps):
+    """Adds the EMA weights of `step` to the snapshot file at path, {"norm_eps", "snapshots":
+    {step: ema state}}, keeping the newest SNAPSHOTS_KEPT. Float32 throughout: the converter
+    standardizes conv weights before rounding them to float16, so rounding here would change the
+    pack."""
+    book = torch.load(path, map_location="cpu") if os.path.exists(path) else {"snapshots": {}}
+    book["norm_eps"] = norm_eps
+    book["snapshots"][step] = ema_sd
+    for old in sorted(book["snapshots"])[:-SNAPSHOTS_KEPT]:
+        del book["snapshots"][old]
+    torch.save(book, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def split_snapshots(path, out_dir):
+    """Writes each snapshot of path as out_dir/ema-STEP.pt (save_ema's layout); returns the paths."""
+    book = torch.load(path, map_location="cpu")
+    out = []
+    for step, sd in sorted(book["snapshots"].items()):
+        dst = os.path.join(out_dir, f"ema-{step:07d}.pt")
+        save_ema(dst, step, sd, book["norm_eps"])
+        out.append(dst)
+    return out
+
+
 def save_checkpoint(run_dir, step, unet, ema, opt, extra, keep, snapshots=""):
-    """Writes ckpt-STEP.pt, keeps the newest `keep`, and with snapshots (a directory) also
-    writes the EMA weights alone there as ema-STEP.pt, never deleted: a run's checkpoints
-    can then be scored one by one after it."""
+    """Writes ckpt-STEP.pt and keeps the newest `keep`; with snapshots (a file) also adds the
+    EMA weights to it (add_snapshot), so a run's checkpoints can be scored one by one after it."""
     path = os.path.join(run_dir, f"ckpt-{step:07d}.pt")
     tmp = path + ".tmp"
     st = trainer_dict(step, unet, ema, opt, extra)
     torch.save(st, tmp)
     os.replace(tmp, path)
     if snapshots:
-        save_ema(os.path.join(snapshots, f"ema-{step:07d}.pt"), step, st["ema"], extra["norm_eps"])
+        add_snapshot(snapshots, step, st["ema"], extra["norm_eps"])
     for _, old in checkpoints(run_dir)[:-keep]:
         os.remove(old)
     return path
@@ -358,8 +385,9 @@ def parse_args(argv=None):
     ap.add_argument("--max-seconds", type=float, default=0, help="stop after this many seconds in this invocation (0: none)")
     ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--keep", type=int, default=3, help="checkpoints kept")
-    ap.add_argument("--ema-snapshots", default="", metavar="DIR",
-                    help="with every checkpoint also write its EMA weights alone to DIR/ema-STEP.pt (kept)")
+    ap.add_argument("--ema-snapshots", default="", metavar="FILE",
+                    help=f"with every checkpoint also add its EMA weights to FILE (the newest {SNAPSHOTS_KEPT}; "
+                         "train.split_snapshots writes them out one by one)")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -391,8 +419,6 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     os.makedirs(args.run_dir, exist_ok=True)
-    if args.ema_snapshots:
-        os.makedirs(args.ema_snapshots, exist_ok=True)
     shard = Shard(args.shard, device)
     crop = args.crop or shard.size
     if crop > shard.size or crop % 16:
