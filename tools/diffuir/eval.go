@@ -165,6 +165,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		if clean.W < 11 || clean.H < 11 {
 			return fmt.Errorf("%s: %dx%d is too small for SSIM (11x11 window)", name, clean.W, clean.H)
 		}
+		cleanLuma := meanLuma(clean)
 		runs := tasks
 		if *cleanCheck {
 			runs = append(slices.Clip(tasks), cleanTask)
@@ -193,7 +194,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			s.SSIMOut, _ = metrics.SSIM(out, clean)
 			s.PSNRIn, s.PSNROut = metrics.Capped(s.PSNRIn), metrics.Capped(s.PSNROut)
 			s.PSNRGain, s.SSIMGain = s.PSNROut-s.PSNRIn, s.SSIMOut-s.SSIMIn
-			s.LumaShift = meanLuma(out) - meanLuma(clean)
+			s.LumaShift = meanLuma(out) - cleanLuma
 			s.Seconds = round3(time.Since(t0).Seconds())
 			rep.PerPhoto = append(rep.PerPhoto, s)
 			if *sheetPath != "" && name == *sheetPhoto && task != cleanTask {
