@@ -6,6 +6,9 @@
 # Writes (default DIR = data/photos, gitignored):
 #   DIR/train/*.jpg          94 photos (scratch, tuxpaint-data, lomiri-wallpapers-16.04, mate-backgrounds)
 #   DIR/eval/*               12 standard test photos (skimage, rust tiff, sklearn, matplotlib, scipy)
+#   DIR/val/*                8 more skimage images (night sky, retina, microscopy, moon, coins, grey
+#                            textures): never trained on and not in the eval table; they show what a
+#                            training run does to content unlike the training photos, before the eval
 #   DIR/licenses/PKG.copyright   each package's Debian copyright file (several are CC-BY-SA / GPL:
 #                                attribution travels with the photos); plus sklearn's images README.
 # Nothing is installed: `apt-get download` + `dpkg-deb --fsys-tarfile`. The .debs are cached in
@@ -59,7 +62,7 @@ if [ "$WRITE_SUMS" = 0 ] && verify; then
 	exit 0
 fi
 
-mkdir -p "$DEBS" "$OUT/train" "$OUT/eval" "$OUT/licenses"
+mkdir -p "$DEBS" "$OUT/train" "$OUT/eval" "$OUT/val" "$OUT/licenses"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -122,6 +125,9 @@ for spec in "${PACKAGES[@]}"; do
 	python3-skimage)
 		for n in astronaut.png chelsea.png coffee.png rocket.jpg motorcycle_left.png camera.png; do
 			install -m 0644 "$root/usr/lib/python3/dist-packages/skimage/data/$n" "$OUT/eval/$n"
+		done
+		for n in hubble_deep_field.jpg retina.jpg ihc.png coins.png moon.png brick.png grass.png gravel.png; do
+			install -m 0644 "$root/usr/lib/python3/dist-packages/skimage/data/$n" "$OUT/val/$n"
 		done ;;
 	librust-tiff-dev)
 		for p in "$root"/usr/share/cargo/registry/tiff-*/tests/benches/kodim0[27]-lzw.tif; do
@@ -160,20 +166,21 @@ done
 
 ntrain=$(ls "$OUT/train" | wc -l)
 neval=$(ls "$OUT/eval" | wc -l)
+nval=$(ls "$OUT/val" | wc -l)
 if [ "$WRITE_SUMS" = 1 ]; then
-	(cd "$OUT" && find train eval licenses -type f | LC_ALL=C sort | xargs sha256sum) >"$SUMS"
-	echo "fetch_photos: wrote $SUMS ($(wc -l <"$SUMS") files: $ntrain train, $neval eval)"
+	(cd "$OUT" && find train eval val licenses -type f | LC_ALL=C sort | xargs sha256sum) >"$SUMS"
+	echo "fetch_photos: wrote $SUMS ($(wc -l <"$SUMS") files: $ntrain train, $neval eval, $nval val)"
 else
 	if ! (cd "$OUT" && sha256sum --quiet --strict -c "$SUMS"); then
 		echo "fetch_photos: checksum mismatch against $SUMS (see above)" >&2
 		exit 1
 	fi
 	# files beyond the list are not expected either
-	extra=$(cd "$OUT" && comm -13 <(awk '{print $2}' "$SUMS" | LC_ALL=C sort) <(find train eval licenses -type f | LC_ALL=C sort))
+	extra=$(cd "$OUT" && comm -13 <(awk '{print $2}' "$SUMS" | LC_ALL=C sort) <(find train eval val licenses -type f | LC_ALL=C sort))
 	if [ -n "$extra" ]; then
 		echo "fetch_photos: files not in $SUMS:" $extra >&2
 	fi
-	echo "fetch_photos: $ntrain train and $neval eval photos in $OUT, verified"
+	echo "fetch_photos: $ntrain train, $neval eval and $nval val photos in $OUT, verified"
 fi
 [ "$CLEAN_DEBS" = 1 ] && rm -rf "$DEBS"
 exit 0

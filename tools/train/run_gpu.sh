@@ -30,7 +30,9 @@
 #
 # Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2] DARKEN [0]
 # CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [1000] DEVICE [cuda]
-# WORKERS [16] THREADS [8] CLEAN [0] (train.py --clean-frac: pairs trained on their clean patch).
+# WORKERS [16] THREADS [8] CLEAN [0] (train.py --clean-frac: pairs trained on their clean patch)
+# CLEAN_DARKEN [0] (--clean-darken: of those, the fraction darkened first) EQ_LOWLIGHT [0] (1:
+# --equalized-lowlight-only, no low-light pairs the runtime would leave unequalized).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -78,6 +80,8 @@ shard | device)
 	LR="${LR:-4e-4}"
 	LR_SCHEDULE="${LR_SCHEDULE:-cosine}"
 	CLEAN="${CLEAN:-0}"
+	CLEAN_DARKEN="${CLEAN_DARKEN:-0}"
+	EQ_LOWLIGHT="${EQ_LOWLIGHT:-0}"
 	BUDGET="${BUDGET:-420}"
 	SAVE_EVERY="${SAVE_EVERY:-1000}"
 	DEVICE="${DEVICE:-cuda}"
@@ -93,14 +97,15 @@ shard | device)
 	} 2>&1 | tee "$log"
 	mkdir -p "$RUN"
 	init=()
+	if [ "$EQ_LOWLIGHT" = 1 ]; then init+=(--equalized-lowlight-only); fi
 	if [ -d "$GPU/init" ]; then
 		cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true
 		pack="$(ls "$GPU"/init/*.duir 2>/dev/null | head -n 1 || true)"
-		[ -z "$pack" ] || init=(--init "$pack")
+		[ -z "$pack" ] || init+=(--init "$pack")
 	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
-		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
+		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
 		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT/ema-snapshots.pt" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e

@@ -80,7 +80,7 @@ CLEAN = len(TASKS)
 class Shard:
     """A mkshard file: clean/degraded uint8 NCHW patches, task ids, flags."""
 
-    def __init__(self, path, device):
+    def __init__(self, path, device, equalized_lowlight_only=False):
         with open(path, "rb") as f:
             pre = f.read(16)
             if pre[:8] != b"DUIRSHRD":
@@ -115,7 +115,14 @@ class Shard:
         # clean patch there is the target of an equalized or brightened input) and not equalized
         low = names.index("lowlight") if "lowlight" in names else -1
         self.clean_ok = torch.from_numpy((self.flags & 1 == 0) & (self.task != low))
-        self.by_task = [torch.from_numpy(np.nonzero(self.task == k)[0]) for k in range(len(names))]
+        keep = np.ones(n, dtype=bool)
+        if equalized_lowlight_only and low >= 0:
+            # the runtime equalizes a photo darker than mean luma 0.2 and leaves the rest to the
+            # network: a low-light pair it would not equalize (mean input ~65 of 255, target ~165)
+            # teaches the network to brighten any dark photo, undegraded ones included
+            keep &= (self.task != low) | (self.flags & 1 == 1)
+        self.dropped = int(n - keep.sum())
+        self.by_task = [torch.from_numpy(np.nonzero((self.task == k) & keep)[0]) for k in range(len(names))]
         self.present = [k for k in range(len(names)) if len(self.by_task[k])]
         if not self.present:
             raise SystemExit(f"{path}: empty shard")
@@ -128,14 +135,18 @@ class Shard:
     def describe(self):
         counts = {self.task_names[k]: int(len(self.by_task[k])) for k in self.present}
         return (f"{self.count} pairs of {self.size}x{self.size}, tasks {counts}, "
-                f"{int((self.flags & 1).sum())} inputs equalized, {len(self.header['photos'])} photos")
+                f"{int((self.flags & 1).sum())} inputs equalized, {len(self.header['photos'])} photos"
+                + (f", {self.dropped} unequalized low-light pairs left out" if self.dropped else ""))
 
-    def batch(self, b, crop, gen, device, clean_frac=0.0):
+    def batch(self, b, crop, gen, device, clean_frac=0.0, clean_darken=0.0, gray_frac=0.0):
         """(x0, x_in) in [-1, 1], shapes (b,3,crop,crop), and task ids (b,).
 
         With clean_frac > 0 that fraction of the eligible pairs (see clean_ok) gets its clean
         patch as the input, so the network also learns to leave an undegraded photo alone;
-        their task id is CLEAN."""
+        their task id is CLEAN. With clean_darken > 0 that fraction of those is darkened first
+        (input and target alike, see darken_clean). With gray_frac > 0 that fraction of all pairs
+        becomes grey (input and target replaced by their luma): every training photo is in colour,
+        and a grey photo's flat, unsaturated look is otherwise taken for haze."""
         t = len(self.present)
         rot = int(torch.randint(t, (1,), generator=gen))
         tasks = torch.tensor([self.present[(rot + j) % t] for j in range(b)])
@@ -161,7 +172,39 @@ class Shard:
             tasks = torch.where(swap, torch.full_like(tasks, CLEAN), tasks)
             xin = torch.where(swap.to(dev)[:, None, None, None], x0, xin)
         to = lambda u: (u.to(device=device, dtype=torch.float32) / 255.0) * 2 - 1  # noqa: E731
-        return to(x0), to(xin), tasks
+        x0, xin = to(x0), to(xin)
+        if clean_frac > 0 and clean_darken > 0:
+            dark = swap & (torch.rand(b, generator=gen) < clean_darken)
+            scale = torch.empty(b).uniform_(DARKEN_MIN, 1.0, generator=gen)
+            x0 = darken_clean(x0, torch.where(dark, scale, torch.ones(b)).to(device))
+            xin = torch.where(swap.to(device)[:, None, None, None], x0, xin)
+        if gray_frac > 0:
+            gray = (torch.rand(b, generator=gen) < gray_frac).to(device)[:, None, None, None]
+            x0, xin = (torch.where(gray, to_gray(u), u) for u in (x0, xin))
+        return x0, xin, tasks
+
+
+def to_gray(x):
+    """x (b,3,h,w) as its BT.601 luma in all three channels (the weights sum to 1, so [-1, 1] maps onto itself)."""
+    y = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+    return y.expand_as(x).contiguous()
+
+
+# darkest scale of --clean-darken: dark enough to cover the scenes the network brightened
+# (rocket, mean luma 68), never below the runtime's equalization threshold (see darken_clean)
+DARKEN_MIN = 0.35
+EQUALIZE_BELOW = 0.2  # restore.ShouldEqualize: mean luma in [0, 1]
+
+
+def darken_clean(x, scale):
+    """x (b,3,h,w) in [-1, 1] scaled by scale (b,) in [0, 1] space, each scale raised where
+    needed so the patch's mean BT.601 luma stays at or above EQUALIZE_BELOW: a darker photo is
+    equalized by the runtime before the network sees it, so it never arrives unequalized."""
+    u = (x + 1) / 2
+    luma = (0.299 * u[:, 0] + 0.587 * u[:, 1] + 0.114 * u[:, 2]).mean(dim=(1, 2))
+    floor = torch.where(luma > 0, (EQUALIZE_BELOW * 1.05) / luma.clamp_min(1e-6), torch.ones_like(luma))
+    s = torch.minimum(torch.maximum(scale, floor), torch.ones_like(scale))
+    return (u * s[:, None, None, None]) * 2 - 1
 
 
 # --------------------------------------------------------------------------------------
@@ -402,6 +445,13 @@ def parse_args(argv=None):
     ap.add_argument("--clean-frac", type=float, default=0.0,
                     help="fraction of the non-low-light, non-equalized pairs trained with the clean patch as the "
                          "input (target: no change), so an undegraded photo comes out as it went in")
+    ap.add_argument("--clean-darken", type=float, default=0.0,
+                    help="fraction of the --clean-frac pairs darkened (x0.35-1, never below the runtime's "
+                         "equalization threshold) before use: dark undegraded photos must come out unchanged too")
+    ap.add_argument("--gray-frac", type=float, default=0.0,
+                    help="fraction of the pairs turned grey, input and target alike: grey photos are restored as grey")
+    ap.add_argument("--equalized-lowlight-only", action="store_true",
+                    help="leave out the low-light pairs whose input the runtime would not equalize")
     ap.add_argument("--noise-mult", type=float, default=1.0,
                     help="multiplies the bbar_t*eps term (1 = the spec's recipe)")
     ap.add_argument("--no-export", action="store_true", help="do not convert the final checkpoint to a .duir pack")
@@ -419,7 +469,7 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     os.makedirs(args.run_dir, exist_ok=True)
-    shard = Shard(args.shard, device)
+    shard = Shard(args.shard, device, args.equalized_lowlight_only)
     crop = args.crop or shard.size
     if crop > shard.size or crop % 16:
         raise SystemExit(f"--crop {crop}: want a multiple of 16 no larger than the shard's {shard.size}")
@@ -497,6 +547,10 @@ def main(argv=None):
 
     if not 0 <= args.clean_frac < 1:
         raise SystemExit(f"--clean-frac {args.clean_frac}: want a fraction in [0, 1)")
+    if not 0 <= args.clean_darken <= 1 or (args.clean_darken and not args.clean_frac):
+        raise SystemExit(f"--clean-darken {args.clean_darken}: want a fraction in [0, 1], with --clean-frac")
+    if not 0 <= args.gray_frac <= 1:
+        raise SystemExit(f"--gray-frac {args.gray_frac}: want a fraction in [0, 1]")
     if args.lr_schedule == "cosine" and not args.max_seconds:
         raise SystemExit("--lr-schedule cosine decays over --max-seconds: give it")
     amp = device.type == "cuda" and args.amp == "bf16"
@@ -540,7 +594,7 @@ def main(argv=None):
         if stop["sig"] is not None:
             reason = f"signal {stop['sig']}"
             break
-        x0, xin, tasks = shard.batch(args.batch, crop, gen, device, args.clean_frac)
+        x0, xin, tasks = shard.batch(args.batch, crop, gen, device, args.clean_frac, args.clean_darken, args.gray_frac)
         b = x0.shape[0]
         t = torch.randint(0, ref.NUM_TIMESTEPS, (b,), generator=dgen, device=device)
         noise = torch.randn(x0.shape, generator=dgen, device=device)
