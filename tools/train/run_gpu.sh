@@ -31,8 +31,9 @@
 # Settings for the device step (environment): PATCHES [50000] SIZE [144] MAX_SIDE [512] SEED [2] DARKEN [0]
 # CROP [128] BATCH [80] LR [4e-4] LR_SCHEDULE [cosine] BUDGET [420] SAVE_EVERY [1000] DEVICE [cuda]
 # WORKERS [16] THREADS [8] CLEAN [0] (train.py --clean-frac: pairs trained on their clean patch)
-# CLEAN_DARKEN [0] (--clean-darken: of those, the fraction darkened first) EQ_LOWLIGHT [0] (1:
-# --equalized-lowlight-only, no low-light pairs the runtime would leave unequalized).
+# CLEAN_DARKEN [0] (--clean-darken: of those, the fraction darkened first) GRAY [0] (--gray-frac:
+# pairs turned grey) EQ_LOWLIGHT [0] (1: --equalized-lowlight-only, no low-light pairs the runtime
+# would leave unequalized).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -82,6 +83,7 @@ shard | device)
 	CLEAN="${CLEAN:-0}"
 	CLEAN_DARKEN="${CLEAN_DARKEN:-0}"
 	EQ_LOWLIGHT="${EQ_LOWLIGHT:-0}"
+	GRAY="${GRAY:-0}"
 	BUDGET="${BUDGET:-420}"
 	SAVE_EVERY="${SAVE_EVERY:-1000}"
 	DEVICE="${DEVICE:-cuda}"
@@ -105,7 +107,7 @@ shard | device)
 	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
-		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
+		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --gray-frac "$GRAY" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
 		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT/ema-snapshots.pt" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
