@@ -306,6 +306,7 @@ def add_snapshot(path, step, ema_sd, norm_eps):
 def split_snapshots(path, out_dir):
     """Writes each snapshot of path as out_dir/ema-STEP.pt (save_ema's layout); returns the paths."""
     book = torch.load(path, map_location="cpu")
+    os.makedirs(out_dir, exist_ok=True)
     out = []
     for step, sd in sorted(book["snapshots"].items()):
         dst = os.path.join(out_dir, f"ema-{step:07d}.pt")
