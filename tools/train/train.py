@@ -184,10 +184,14 @@ class Shard:
         return x0, xin, tasks
 
 
+def luma(x):
+    """BT.601 luma (b,1,h,w) of x (b,3,h,w); the weights sum to 1, so [-1, 1] maps onto itself."""
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
 def to_gray(x):
-    """x (b,3,h,w) as its BT.601 luma in all three channels (the weights sum to 1, so [-1, 1] maps onto itself)."""
-    y = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
-    return y.expand_as(x).contiguous()
+    """x (b,3,h,w) with its luma in all three channels."""
+    return luma(x).expand_as(x).contiguous()
 
 
 # darkest scale of --clean-darken: dark enough to cover the scenes the network brightened
@@ -198,11 +202,10 @@ EQUALIZE_BELOW = 0.2  # restore.ShouldEqualize: mean luma in [0, 1]
 
 def darken_clean(x, scale):
     """x (b,3,h,w) in [-1, 1] scaled by scale (b,) in [0, 1] space, each scale raised where
-    needed so the patch's mean BT.601 luma stays at or above EQUALIZE_BELOW: a darker photo is
-    equalized by the runtime before the network sees it, so it never arrives unequalized."""
+    needed so the patch's mean luma stays 5% above EQUALIZE_BELOW: a darker photo is equalized
+    by the runtime before the network sees it, so it never arrives unequalized."""
     u = (x + 1) / 2
-    luma = (0.299 * u[:, 0] + 0.587 * u[:, 1] + 0.114 * u[:, 2]).mean(dim=(1, 2))
-    floor = torch.where(luma > 0, (EQUALIZE_BELOW * 1.05) / luma.clamp_min(1e-6), torch.ones_like(luma))
+    floor = (EQUALIZE_BELOW * 1.05) / luma(u).mean(dim=(1, 2, 3)).clamp_min(1e-6)
     s = torch.minimum(torch.maximum(scale, floor), torch.ones_like(scale))
     return (u * s[:, None, None, None]) * 2 - 1
 
