@@ -18,8 +18,8 @@
 #     --amp bf16 for BUDGET seconds (cosine learning rate over that budget), and leaves in $OUT:
 #     ckpt-STEP.pt (resume state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB),
 #     ema-snapshots.pt (the EMA at every SAVE_EVERY steps, the newest 4, to pick the best
-#     afterwards), loss.csv and train.log: the device tool brings back at most 8 files. BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command
-#     may run. `run_gpu.sh shard` makes the shard alone (e.g. in the background while something
+#     afterwards), loss.csv and train.log: the device tool brings back at most 8 files.
+#     BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command may run. `run_gpu.sh shard` makes the shard alone (e.g. in the background while something
 #     else uses the GPU); `device` then takes it as it is.
 #
 #  3. here:     tools/train/run_gpu.sh finish DIR      (DIR = the files_at folder the run returned)
@@ -98,17 +98,17 @@ shard | device)
 		"$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
 	} 2>&1 | tee "$log"
 	mkdir -p "$RUN"
-	init=()
-	if [ "$EQ_LOWLIGHT" = 1 ]; then init+=(--equalized-lowlight-only); fi
+	extra=()
+	if [ "$EQ_LOWLIGHT" = 1 ]; then extra+=(--equalized-lowlight-only); fi
 	if [ -d "$GPU/init" ]; then
 		cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true
 		pack="$(ls "$GPU"/init/*.duir 2>/dev/null | head -n 1 || true)"
-		[ -z "$pack" ] || init+=(--init "$pack")
+		[ -z "$pack" ] || extra+=(--init "$pack")
 	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
 		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --gray-frac "$GRAY" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
-		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT/ema-snapshots.pt" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${init[@]+"${init[@]}"} "${@:2}" 2>&1 | tee -a "$log"
+		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT/ema-snapshots.pt" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${extra[@]+"${extra[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
 	last="$(ls "$RUN"/ckpt-*.pt 2>/dev/null | sort | tail -n 1)"

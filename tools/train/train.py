@@ -167,16 +167,15 @@ class Shard:
         ii, cc, rr, kk = (v.to(dev) for v in (ii, cc, rr, kk))
         x0 = self.clean[ii, cc, rr, kk]
         xin = self.degraded[ii, cc, rr, kk]
+        to = lambda u: (u.to(device=device, dtype=torch.float32) / 255.0) * 2 - 1  # noqa: E731
+        x0, xin = to(x0), to(xin)
         if clean_frac > 0:  # no extra draw otherwise: older runs resume on the same random stream
             swap = (torch.rand(b, generator=gen) < clean_frac) & self.clean_ok[idx]
             tasks = torch.where(swap, torch.full_like(tasks, CLEAN), tasks)
-            xin = torch.where(swap.to(dev)[:, None, None, None], x0, xin)
-        to = lambda u: (u.to(device=device, dtype=torch.float32) / 255.0) * 2 - 1  # noqa: E731
-        x0, xin = to(x0), to(xin)
-        if clean_frac > 0 and clean_darken > 0:
-            dark = swap & (torch.rand(b, generator=gen) < clean_darken)
-            scale = torch.empty(b).uniform_(DARKEN_MIN, 1.0, generator=gen)
-            x0 = darken_clean(x0, torch.where(dark, scale, torch.ones(b)).to(device))
+            if clean_darken > 0:
+                dark = (swap & (torch.rand(b, generator=gen) < clean_darken)).to(device)[:, None, None, None]
+                scale = torch.empty(b).uniform_(DARKEN_MIN, 1.0, generator=gen).to(device)
+                x0 = torch.where(dark, darken_clean(x0, scale), x0)
             xin = torch.where(swap.to(device)[:, None, None, None], x0, xin)
         if gray_frac > 0:
             gray = (torch.rand(b, generator=gen) < gray_frac).to(device)[:, None, None, None]
