@@ -437,7 +437,12 @@ class Holder(nn.Module):
 
 @torch.no_grad()
 def restore(unet, x_in, steps=3, noise=None, record=None, record_pass=0, schedules=None, trace=None):
-    """DDIM (eta=0) pred_res restoration.
+    """DDIM (eta=0) pred_res restoration without gradients: see sample."""
+    return sample(unet, x_in, steps, noise, record, record_pass, schedules, trace)
+
+
+def sample(unet, x_in, steps=3, noise=None, record=None, record_pass=0, schedules=None, trace=None):
+    """DDIM (eta=0) pred_res restoration; differentiable, so training can go through it.
 
     x_in:   (B,3,H,W) degraded image in [-1,1].
     noise:  tensor shaped like x_in, or None for zeros (deterministic).
@@ -452,7 +457,7 @@ def restore(unet, x_in, steps=3, noise=None, record=None, record_pass=0, schedul
         x = x + math.sqrt(SUM_SCALE) * noise
     b = x_in.shape[0]
     for k, (t, t_next) in enumerate(time_pairs(steps)):
-        tt = torch.full((b,), t, dtype=torch.long)
+        tt = torch.full((b,), t, dtype=torch.long, device=ac.device)
         tin = ac[tt] * NUM_TIMESTEPS
         r = unet(torch.cat([x, x_in], dim=1), tin, record=record if k == record_pass else None)
         r = r.clamp(-1.0, 1.0)

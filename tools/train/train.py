@@ -12,6 +12,12 @@ recipe"), with x in [-1, 1]:
     x_t  = x_0 + abar_t * res + bbar_t * eps - dbar_t * x_in
     loss = L1(UNet(cat(x_t, x_in), abar_t * 1000), res)
 
+--objective sampler trains what the runtime runs instead: the whole DDIM
+sampler (--sampler-steps, 3 by default, starting noise drawn per batch) is
+unrolled with gradients and the loss is L1(sampler output, x_0). A pass costs
+--sampler-steps network passes; it suits fine-tuning a trained model, whose
+single-step loss no longer tells how its few-step restorations look.
+
 Adam (lr 8e-5, betas 0.9/0.99), gradient-norm clip 1.0, EMA 0.995 (updated
 every 10 steps after step 100 with ema_pytorch's warm-up, decay
 1 - (1 + e)^(-2/3) capped at 0.995, e = steps since 100). Every batch mixes the
@@ -398,8 +404,9 @@ def init_weights(path, unet, ema):
 
 
 def export_pack(ckpt, run_dir, size, go, norm_eps):
-    out = os.path.join(run_dir, f"diffuir-{size}.duir")
-    cmd = [go, "run", "./tools/diffuir", "convert", ckpt, "-o", out, "--name", f"diffuir-{size}",
+    # go runs in the repository, so paths relative to the caller's directory must be made absolute
+    out = os.path.abspath(os.path.join(run_dir, f"diffuir-{size}.duir"))
+    cmd = [go, "run", "./tools/diffuir", "convert", os.path.abspath(ckpt), "-o", out, "--name", f"diffuir-{size}",
            "--norm-eps", f"{norm_eps:g}"]
     print("export:", " ".join(cmd), flush=True)
     r = subprocess.run(cmd, cwd=REPO)
@@ -455,6 +462,10 @@ def parse_args(argv=None):
                     help="fraction of the pairs turned grey, input and target alike: grey photos are restored as grey")
     ap.add_argument("--equalized-lowlight-only", action="store_true",
                     help="leave out the low-light pairs whose input the runtime would not equalize")
+    ap.add_argument("--objective", default="diffusion", choices=["diffusion", "sampler"],
+                    help="diffusion: the authors' loss at a random timestep; sampler: L1 between the clean "
+                         "patch and the output of the whole run-time sampler, trained through its steps")
+    ap.add_argument("--sampler-steps", type=int, default=3, help="sampler steps of --objective sampler (the runtime's default)")
     ap.add_argument("--noise-mult", type=float, default=1.0,
                     help="multiplies the bbar_t*eps term (1 = the spec's recipe)")
     ap.add_argument("--no-export", action="store_true", help="do not convert the final checkpoint to a .duir pack")
@@ -485,10 +496,8 @@ def main(argv=None):
     gen = torch.Generator().manual_seed(args.seed)
     dgen = torch.Generator(device=device).manual_seed(args.seed + 1)
 
-    sched = ref.make_schedules()
-    ac = sched["alphas_cumsum"].to(device)
-    bc = sched["betas_cumsum"].to(device)
-    dc = sched["delta_cumsum"].to(device)
+    sched_dev = {k: v.to(device) for k, v in ref.make_schedules().items()}
+    ac, bc, dc = sched_dev["alphas_cumsum"], sched_dev["betas_cumsum"], sched_dev["delta_cumsum"]
 
     step, seconds_before = 0, 0.0
     found = checkpoints(args.run_dir)
@@ -599,14 +608,21 @@ def main(argv=None):
             break
         x0, xin, tasks = shard.batch(args.batch, crop, gen, device, args.clean_frac, args.clean_darken, args.gray_frac)
         b = x0.shape[0]
-        t = torch.randint(0, ref.NUM_TIMESTEPS, (b,), generator=dgen, device=device)
-        noise = torch.randn(x0.shape, generator=dgen, device=device)
-        res = xin - x0
-        a = ac[t].view(b, 1, 1, 1)
-        xt = x0 + a * res + args.noise_mult * bc[t].view(b, 1, 1, 1) * noise - dc[t].view(b, 1, 1, 1) * xin
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-            out = unet(torch.cat([xt, xin], dim=1).contiguous(memory_format=fmt), ac[t] * ref.NUM_TIMESTEPS)
-        per = (out.float() - res).abs().mean(dim=(1, 2, 3))
+        if args.objective == "sampler":
+            noise = torch.randn(x0.shape, generator=dgen, device=device)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+                out = ref.sample(unet, xin.contiguous(memory_format=fmt), args.sampler_steps, noise,
+                                 schedules=sched_dev)
+            per = (out.float() - x0).abs().mean(dim=(1, 2, 3))
+        else:
+            t = torch.randint(0, ref.NUM_TIMESTEPS, (b,), generator=dgen, device=device)
+            noise = torch.randn(x0.shape, generator=dgen, device=device)
+            res = xin - x0
+            a = ac[t].view(b, 1, 1, 1)
+            xt = x0 + a * res + args.noise_mult * bc[t].view(b, 1, 1, 1) * noise - dc[t].view(b, 1, 1, 1) * xin
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+                out = unet(torch.cat([xt, xin], dim=1).contiguous(memory_format=fmt), ac[t] * ref.NUM_TIMESTEPS)
+            per = (out.float() - res).abs().mean(dim=(1, 2, 3))
         loss = per.mean()
         lr_now = lr_at(time.time() - t_start, step - first_step)
         for g in opt.param_groups:
