@@ -4,7 +4,8 @@
 #   tools/data/fetch_photos.sh [--out DIR] [--write-sums] [--clean-debs]
 #
 # Writes (default DIR = data/photos, gitignored):
-#   DIR/train/*.jpg          94 photos (scratch, tuxpaint-data, lomiri-wallpapers-16.04, mate-backgrounds)
+#   DIR/train/*.jpg          104 photos (scratch, tuxpaint-data, lomiri-wallpapers-16.04, mate-backgrounds,
+#                            plasma-workspace-wallpapers)
 #   DIR/eval/*               12 standard test photos (skimage, rust tiff, sklearn, matplotlib, scipy)
 #   DIR/val/*                8 more skimage images (night sky, retina, microscopy, moon, coins, grey
 #                            textures): never trained on and not in the eval table; they show what a
@@ -45,6 +46,7 @@ PACKAGES=(
 	"tuxpaint-data=1:0.9.28-sdl2-1"
 	"lomiri-wallpapers-16.04=20.04.0-2"
 	"mate-backgrounds=1.26.0-1"
+	"plasma-workspace-wallpapers=4:5.27.5-2"
 	"python3-skimage=0.19.3-8"
 	"librust-tiff-dev=0.7.3-1"
 	"python3-sklearn=1.2.1+dfsg-1"
@@ -89,7 +91,8 @@ extract() {
 	mkdir -p "$WORK/$pkg"
 	dpkg-deb --fsys-tarfile "$f" | tar -x -C "$WORK/$pkg" --wildcards \
 		'./usr/share/doc/*/copyright' './usr/share/scratch/Media/Backgrounds/*' './usr/share/tuxpaint/templates/*.jpg' \
-		'./usr/share/backgrounds/*' './usr/lib/python3/dist-packages/skimage/data/*' \
+		'./usr/share/backgrounds/*' './usr/share/wallpapers/*/contents/images/2560x1600.jpg' \
+		'./usr/lib/python3/dist-packages/skimage/data/*' \
 		'./usr/share/cargo/registry/tiff-*/tests/benches/kodim*' './usr/lib/python3/dist-packages/sklearn/datasets/images/*' \
 		'./usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg' './usr/lib/python3/dist-packages/scipy/misc/face.dat' \
 		2>/dev/null || true
@@ -121,6 +124,13 @@ for spec in "${PACKAGES[@]}"; do
 	mate-backgrounds)
 		for p in "$root"/usr/share/backgrounds/mate/nature/*.jpg; do
 			install -m 0644 "$p" "$OUT/train/mate-$(basename "$p")"
+		done ;;
+	plasma-workspace-wallpapers)
+		# the photographs among Plasma's wallpapers (the others are renders), chosen for what the
+		# first 94 lack: saturated close-ups (ColorfulCups, FallenLeaf), grey scenes (ColdRipple,
+		# Grey) and dark ones (DarkestHour, summer_1am); every other size is a link to this file
+		for n in BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow FallenLeaf Grey OneStandsOut Path summer_1am; do
+			install -m 0644 "$root/usr/share/wallpapers/$n/contents/images/2560x1600.jpg" "$OUT/train/plasma-$n.jpg"
 		done ;;
 	python3-skimage)
 		for n in astronaut.png chelsea.png coffee.png rocket.jpg motorcycle_left.png camera.png; do
