@@ -563,6 +563,8 @@ def main(argv=None):
         raise SystemExit(f"--clean-darken {args.clean_darken}: want a fraction in [0, 1], with --clean-frac")
     if not 0 <= args.gray_frac <= 1:
         raise SystemExit(f"--gray-frac {args.gray_frac}: want a fraction in [0, 1]")
+    if args.sampler_steps < 1:
+        raise SystemExit(f"--sampler-steps {args.sampler_steps}: want at least 1")
     if args.lr_schedule == "cosine" and not args.max_seconds:
         raise SystemExit("--lr-schedule cosine decays over --max-seconds: give it")
     amp = device.type == "cuda" and args.amp == "bf16"
