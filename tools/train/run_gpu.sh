@@ -6,8 +6,10 @@
 #     that data/photos/train is fetched. With CHECKPOINT (e.g. the ckpt-*.pt of an earlier call)
 #     the GPU run resumes from its weights and EMA (Adam's state is dropped to halve what is
 #     carried, ~7.4 MB for Tiny); with a pack instead (models/diffuir-tiny.duir) a new run starts
-#     from its weights (train.py --init). Carried: data/gpu (~3 MB) and data/photos/train (~26 MB), inside
-#     the 64 MiB a call may carry with the working tree.
+#     from its weights (train.py --init). Carried: data/gpu (~10 MB; 16 MB more when
+#     native_gpu.sh prepare has put its benchmark binaries in data/gpu/bin) and data/photos/train
+#     (~32 MB), with the working tree (~14 MB) inside the 64 MiB of a call: for a training-only
+#     call (SKIP_BENCH=1) move data/gpu/bin aside.
 #     If data/gpu/train.shard exists (made here, carried along), it is used as is instead.
 #
 #  2. device:   the device tool's run, e.g.
