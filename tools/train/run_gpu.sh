@@ -21,8 +21,10 @@
 #     ckpt-STEP.pt (resume state, ~14.7 MB for Tiny), ema.pt (EMA weights only, ~3.7 MB),
 #     ema-snapshots.pt (the EMA at every SAVE_EVERY steps, the newest 4, to pick the best
 #     afterwards), loss.csv and train.log: the device tool brings back at most 8 files.
-#     BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command may run. `run_gpu.sh shard` makes the shard alone (e.g. in the background while something
-#     else uses the GPU); `device` then takes it as it is.
+#     BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command may run.
+#     `run_gpu.sh shard` makes the shard alone (e.g. in the background while something else uses
+#     the GPU); `device` then takes it as it is. Arguments after `device` go to train.py as they are
+#     (e.g. `--objective sampler`).
 #
 #  3. here:     tools/train/run_gpu.sh finish DIR      (DIR = the files_at folder the run returned)
 #     Copies the results into data/runs/tiny-gpu/ (RUN=DIR: elsewhere) and converts them into

@@ -475,7 +475,21 @@ def parse_args(argv=None):
     ap.add_argument("--init", default="",
                     help="start a new run from these weights: a .duir pack (e.g. the shipped models/diffuir-tiny.duir) "
                          "or a .pt checkpoint (its EMA weights); ignored when the run directory has a checkpoint")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    # checked before the shard and the weights load: a mistake should not cost a device lease minutes
+    if not 0 <= args.clean_frac < 1:
+        raise SystemExit(f"--clean-frac {args.clean_frac}: want a fraction in [0, 1)")
+    if not 0 <= args.clean_darken <= 1 or (args.clean_darken and not args.clean_frac):
+        raise SystemExit(f"--clean-darken {args.clean_darken}: want a fraction in [0, 1], with --clean-frac")
+    if not 0 <= args.gray_frac <= 1:
+        raise SystemExit(f"--gray-frac {args.gray_frac}: want a fraction in [0, 1]")
+    if args.sampler_steps < 1:
+        raise SystemExit(f"--sampler-steps {args.sampler_steps}: want at least 1")
+    if args.objective == "sampler" and args.noise_mult != 1.0:
+        raise SystemExit("--noise-mult shapes the diffusion objective's x_t; --objective sampler has none")
+    if args.lr_schedule == "cosine" and not args.max_seconds:
+        raise SystemExit("--lr-schedule cosine decays over --max-seconds: give it")
+    return args
 
 
 def main(argv=None):
@@ -557,16 +571,6 @@ def main(argv=None):
                 "norm_eps": norm_eps,
                 "shard_header": json.dumps({k: v for k, v in shard.header.items() if k != "photos"})}
 
-    if not 0 <= args.clean_frac < 1:
-        raise SystemExit(f"--clean-frac {args.clean_frac}: want a fraction in [0, 1)")
-    if not 0 <= args.clean_darken <= 1 or (args.clean_darken and not args.clean_frac):
-        raise SystemExit(f"--clean-darken {args.clean_darken}: want a fraction in [0, 1], with --clean-frac")
-    if not 0 <= args.gray_frac <= 1:
-        raise SystemExit(f"--gray-frac {args.gray_frac}: want a fraction in [0, 1]")
-    if args.sampler_steps < 1:
-        raise SystemExit(f"--sampler-steps {args.sampler_steps}: want at least 1")
-    if args.lr_schedule == "cosine" and not args.max_seconds:
-        raise SystemExit("--lr-schedule cosine decays over --max-seconds: give it")
     amp = device.type == "cuda" and args.amp == "bf16"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
