@@ -24,7 +24,7 @@
 #     BUDGET (default 420 s) + shard + start-up must stay under the 600 s a command may run.
 #     `run_gpu.sh shard` makes the shard alone (e.g. in the background while something else uses
 #     the GPU); `device` then takes it as it is. Arguments after `device` go to train.py as they are
-#     (e.g. `--objective sampler`).
+#     (e.g. `--objective sampler`, `--task-weights blur=3`, `--color-aug 0.5`).
 #
 #  3. here:     tools/train/run_gpu.sh finish DIR      (DIR = the files_at folder the run returned)
 #     Copies the results into data/runs/tiny-gpu/ (RUN=DIR: elsewhere) and converts them into

@@ -86,7 +86,7 @@ CLEAN = len(TASKS)
 class Shard:
     """A mkshard file: clean/degraded uint8 NCHW patches, task ids, flags."""
 
-    def __init__(self, path, device, equalized_lowlight_only=False):
+    def __init__(self, path, device, equalized_lowlight_only=False, task_weights=None):
         with open(path, "rb") as f:
             pre = f.read(16)
             if pre[:8] != b"DUIRSHRD":
@@ -120,6 +120,7 @@ class Shard:
         # pairs whose clean patch may stand in as the input (--clean-frac): not low-light (a dark
         # clean patch there is the target of an equalized or brightened input) and not equalized
         low = names.index("lowlight") if "lowlight" in names else -1
+        self.low = low
         self.clean_ok = torch.from_numpy((self.flags & 1 == 0) & (self.task != low))
         keep = np.ones(n, dtype=bool)
         if equalized_lowlight_only and low >= 0:
@@ -132,6 +133,15 @@ class Shard:
         self.present = [k for k in range(len(names)) if len(self.by_task[k])]
         if not self.present:
             raise SystemExit(f"{path}: empty shard")
+        # the batch slots cycle through this list: each task once by default, a task of weight w
+        # w times (--task-weights), so a batch's mix follows the weights without a random draw
+        weights = task_weights or {}
+        for name in weights:
+            if name not in names:
+                raise SystemExit(f"--task-weights: {path} has no task {name!r} (it has {', '.join(names)})")
+        self.cycle = [k for k in self.present for _ in range(weights.get(names[k], 1))]
+        if not self.cycle:
+            raise SystemExit("--task-weights: every task present in the shard has weight 0")
         # all pairs grouped by task, so one batch's indices are drawn with a few tensor ops
         self.grouped = torch.cat(self.by_task)
         lens = torch.tensor([len(v) for v in self.by_task])
@@ -140,11 +150,12 @@ class Shard:
 
     def describe(self):
         counts = {self.task_names[k]: int(len(self.by_task[k])) for k in self.present}
-        return (f"{self.count} pairs of {self.size}x{self.size}, tasks {counts}, "
+        share = {self.task_names[k]: f"{self.cycle.count(k) / len(self.cycle):.2f}" for k in self.present}
+        return (f"{self.count} pairs of {self.size}x{self.size}, tasks {counts}, batch shares {share}, "
                 f"{int((self.flags & 1).sum())} inputs equalized, {len(self.header['photos'])} photos"
                 + (f", {self.dropped} unequalized low-light pairs left out" if self.dropped else ""))
 
-    def batch(self, b, crop, gen, device, clean_frac=0.0, clean_darken=0.0, gray_frac=0.0):
+    def batch(self, b, crop, gen, device, clean_frac=0.0, clean_darken=0.0, gray_frac=0.0, color_aug=0.0):
         """(x0, x_in) in [-1, 1], shapes (b,3,crop,crop), and task ids (b,).
 
         With clean_frac > 0 that fraction of the eligible pairs (see clean_ok) gets its clean
@@ -152,10 +163,12 @@ class Shard:
         their task id is CLEAN. With clean_darken > 0 that fraction of those is darkened first
         (input and target alike, see darken_clean). With gray_frac > 0 that fraction of all pairs
         becomes grey (input and target replaced by their luma): every training photo is in colour,
-        and a grey photo's flat, unsaturated look is otherwise taken for haze."""
-        t = len(self.present)
+        and a grey photo's flat, unsaturated look is otherwise taken for haze. With color_aug > 0
+        that fraction of the pairs that are not low-light gets its colours changed, input and
+        target alike (see recolor)."""
+        t = len(self.cycle)
         rot = int(torch.randint(t, (1,), generator=gen))
-        tasks = torch.tensor([self.present[(rot + j) % t] for j in range(b)])
+        tasks = torch.tensor([self.cycle[(rot + j) % t] for j in range(b)])
         pick = (torch.rand(b, generator=gen, dtype=torch.float64) * self.task_len[tasks]).long()
         idx = self.grouped[self.task_start[tasks] + torch.minimum(pick, self.task_len[tasks] - 1)]
         s = self.size
@@ -175,6 +188,13 @@ class Shard:
         xin = self.degraded[ii, cc, rr, kk]
         to = lambda u: (u.to(device=device, dtype=torch.float32) / 255.0) * 2 - 1  # noqa: E731
         x0, xin = to(x0), to(xin)
+        if color_aug > 0:  # drawn only when asked: older runs resume on the same random stream
+            pick = (torch.rand(b, generator=gen) < color_aug) & (tasks != self.low)
+            perm = torch.stack([torch.randperm(3, generator=gen) for _ in range(b)])
+            sat = torch.exp(torch.empty(b).uniform_(np.log(SAT_MIN), np.log(SAT_MAX), generator=gen))
+            perm = torch.where(pick[:, None], perm, torch.arange(3)[None, :]).to(device)
+            sat = torch.where(pick, sat, torch.ones_like(sat)).to(device)
+            x0, xin = (recolor(u, perm, sat) for u in (x0, xin))
         if clean_frac > 0:  # no extra draw otherwise: older runs resume on the same random stream
             swap = (torch.rand(b, generator=gen) < clean_frac) & self.clean_ok[idx]
             tasks = torch.where(swap, torch.full_like(tasks, CLEAN), tasks)
@@ -197,6 +217,23 @@ def luma(x):
 def to_gray(x):
     """x (b,3,h,w) with its luma in all three channels."""
     return luma(x).expand_as(x).contiguous()
+
+
+# saturation factors of --color-aug: from washed-out to vivid (flower, astronaut)
+SAT_MIN, SAT_MAX = 0.5, 1.8
+
+
+def recolor(x, perm, sat):
+    """x (b,3,h,w) in [-1, 1] with its channels permuted by perm (b,3) and its saturation scaled
+    by sat (b,) around the luma, clipped. The training photos are few (about a hundred) and
+    their colours narrow; held-out saturated photos were washed out as if hazy. Both maps act
+    on each pixel alike and keep grey grey, so they commute with blur and with haze, rain and
+    snow (affine in the pixel with a grey airlight), up to clipping: a recoloured degraded
+    patch is the degradation of the recoloured clean one. Not low light: its gamma does not
+    commute with them."""
+    x = torch.gather(x, 1, perm[:, :, None, None].expand_as(x))
+    y = luma(x)
+    return (y + sat[:, None, None, None] * (x - y)).clamp(-1, 1)
 
 
 # darkest scale of --clean-darken: dark enough to cover the scenes the network brightened
@@ -460,6 +497,11 @@ def parse_args(argv=None):
                          "equalization threshold) before use: dark undegraded photos must come out unchanged too")
     ap.add_argument("--gray-frac", type=float, default=0.0,
                     help="fraction of the pairs turned grey, input and target alike: grey photos are restored as grey")
+    ap.add_argument("--task-weights", default="", metavar="TASK=W,...",
+                    help="integer share of the batch slots per task, e.g. blur=3 (unnamed tasks: 1; 0 leaves a task out)")
+    ap.add_argument("--color-aug", type=float, default=0.0,
+                    help="fraction of the non-low-light pairs recoloured, input and target alike: channels "
+                         "permuted, saturation x0.5-1.8 (the training photos' colours are narrow)")
     ap.add_argument("--equalized-lowlight-only", action="store_true",
                     help="leave out the low-light pairs whose input the runtime would not equalize")
     ap.add_argument("--objective", default="diffusion", choices=["diffusion", "sampler"],
@@ -483,6 +525,9 @@ def parse_args(argv=None):
         raise SystemExit(f"--clean-darken {args.clean_darken}: want a fraction in [0, 1], with --clean-frac")
     if not 0 <= args.gray_frac <= 1:
         raise SystemExit(f"--gray-frac {args.gray_frac}: want a fraction in [0, 1]")
+    if not 0 <= args.color_aug <= 1:
+        raise SystemExit(f"--color-aug {args.color_aug}: want a fraction in [0, 1]")
+    args.task_weights = parse_task_weights(args.task_weights)
     if args.sampler_steps < 1:
         raise SystemExit(f"--sampler-steps {args.sampler_steps}: want at least 1")
     if args.objective == "sampler" and args.noise_mult != 1.0:
@@ -492,12 +537,23 @@ def parse_args(argv=None):
     return args
 
 
+def parse_task_weights(spec):
+    """"blur=3,haze=1" -> {"blur": 3, "haze": 1}; names are checked against the shard later."""
+    weights = {}
+    for item in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, w = item.partition("=")
+        if not sep or not w.strip().isdigit() or name.strip() not in TASKS:
+            raise SystemExit(f"--task-weights {spec!r}: want TASK=N items with TASK in {', '.join(TASKS)}, N >= 0")
+        weights[name.strip()] = int(w)
+    return weights
+
+
 def main(argv=None):
     args = parse_args(argv)
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     os.makedirs(args.run_dir, exist_ok=True)
-    shard = Shard(args.shard, device, args.equalized_lowlight_only)
+    shard = Shard(args.shard, device, args.equalized_lowlight_only, args.task_weights)
     crop = args.crop or shard.size
     if crop > shard.size or crop % 16:
         raise SystemExit(f"--crop {crop}: want a multiple of 16 no larger than the shard's {shard.size}")
@@ -612,7 +668,8 @@ def main(argv=None):
         if stop["sig"] is not None:
             reason = f"signal {stop['sig']}"
             break
-        x0, xin, tasks = shard.batch(args.batch, crop, gen, device, args.clean_frac, args.clean_darken, args.gray_frac)
+        x0, xin, tasks = shard.batch(args.batch, crop, gen, device, args.clean_frac, args.clean_darken, args.gray_frac,
+                                  args.color_aug)
         b = x0.shape[0]
         if args.objective == "sampler":
             noise = torch.randn(x0.shape, generator=dgen, device=device)
