@@ -119,20 +119,37 @@ func (r *Restorer) program(h, w int) (backend.Program, error) {
 	return p, nil
 }
 
+// Thresholds of the automatic low-light decision (luma in [0, 1]).
+const (
+	underexposedMean = 0.2   // mean luma below this looks underexposed...
+	highlightLuma    = 0.75  // ...unless this bright a level is reached
+	highlightShare   = 0.001 // by at least this share of the pixels
+)
+
 // ShouldEqualize is the automatic low-light decision: the authors
-// equalized their low-light inputs; we do so when the mean luminance of
-// the photo is below 0.2 (underexposed scenes), and never otherwise.
+// equalized their low-light inputs; we do so when the photo is dark on
+// average (mean luma below 0.2) and has no highlights (fewer than 0.1% of
+// its pixels reach luma 0.75). An underexposed frame is compressed as a
+// whole, its brightest parts included (the synthetic recipe's brightest
+// exposure, 0.4 in linear light, tops out at 0.66); a night sky, a lamp-lit
+// street or a dark room with a window is dark by design and exposed for its
+// highlights, and equalizing it would ruin it.
 func ShouldEqualize(img *imageio.Image) bool {
 	n := img.W * img.H
 	if n == 0 {
 		return false
 	}
 	var sum float64
+	bright := 0
 	R, G, B := img.RGB[:n], img.RGB[n:2*n], img.RGB[2*n:]
 	for i := 0; i < n; i++ {
-		sum += 0.299*float64(R[i]) + 0.587*float64(G[i]) + 0.114*float64(B[i])
+		y := 0.299*float64(R[i]) + 0.587*float64(G[i]) + 0.114*float64(B[i])
+		sum += y
+		if y >= highlightLuma {
+			bright++
+		}
 	}
-	return sum/float64(n) < 0.2
+	return sum/float64(n) < underexposedMean && float64(bright) < highlightShare*float64(n)
 }
 
 // Restore restores img and returns a new image of the same size (alpha and

@@ -155,11 +155,33 @@ func TestNoiseIsStandardNormal(t *testing.T) {
 }
 
 func TestShouldEqualize(t *testing.T) {
-	dark := gradient(10, 10, false)
-	for i := range dark.RGB {
-		dark.RGB[i] *= 0.1
+	scaled := func(k float32) *imageio.Image {
+		img := gradient(100, 100, false)
+		for i := range img.RGB {
+			img.RGB[i] *= k
+		}
+		return img
 	}
-	if !restore.ShouldEqualize(dark) || restore.ShouldEqualize(gradient(10, 10, false)) {
-		t.Fatal("exposure heuristic wrong")
+	lamp := scaled(0.1)
+	n := lamp.W * lamp.H
+	for _, i := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} { // 0.1% of the pixels white
+		lamp.RGB[i], lamp.RGB[n+i], lamp.RGB[2*n+i] = 1, 1, 1
+	}
+	speck := scaled(0.1)
+	speck.RGB[0], speck.RGB[n], speck.RGB[2*n] = 1, 1, 1 // one hot pixel is not a highlight
+	for _, tc := range []struct {
+		name string
+		img  *imageio.Image
+		want bool
+	}{
+		{"underexposed", scaled(0.1), true},
+		{"one hot pixel", speck, true},
+		{"well exposed", scaled(1), false},
+		{"dark with a lamp", lamp, false},
+		{"empty", &imageio.Image{}, false},
+	} {
+		if got := restore.ShouldEqualize(tc.img); got != tc.want {
+			t.Errorf("%s: ShouldEqualize = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
