@@ -164,7 +164,7 @@ func TestShouldEqualize(t *testing.T) {
 	}
 	lamp := scaled(0.1)
 	n := lamp.W * lamp.H
-	for _, i := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} { // 0.1% of the pixels white
+	for i := range 10 { // 0.1% of the pixels white
 		lamp.RGB[i], lamp.RGB[n+i], lamp.RGB[2*n+i] = 1, 1, 1
 	}
 	speck := scaled(0.1)
