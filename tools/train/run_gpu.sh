@@ -37,7 +37,8 @@
 # WORKERS [16] THREADS [8] CLEAN [0] (train.py --clean-frac: pairs trained on their clean patch)
 # CLEAN_DARKEN [0] (--clean-darken: of those, the fraction darkened first) GRAY [0] (--gray-frac:
 # pairs turned grey) EQ_LOWLIGHT [0] (1: --equalized-lowlight-only, no low-light pairs the runtime
-# would leave unequalized).
+# would leave unequalized) TASK_WEIGHTS [] (--task-weights, e.g. blur=3) COLOR_AUG [0] (--color-aug:
+# pairs recoloured).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -88,6 +89,8 @@ shard | device)
 	CLEAN_DARKEN="${CLEAN_DARKEN:-0}"
 	EQ_LOWLIGHT="${EQ_LOWLIGHT:-0}"
 	GRAY="${GRAY:-0}"
+	TASK_WEIGHTS="${TASK_WEIGHTS:-}"
+	COLOR_AUG="${COLOR_AUG:-0}"
 	BUDGET="${BUDGET:-420}"
 	SAVE_EVERY="${SAVE_EVERY:-1000}"
 	DEVICE="${DEVICE:-cuda}"
@@ -104,6 +107,7 @@ shard | device)
 	mkdir -p "$RUN"
 	extra=()
 	if [ "$EQ_LOWLIGHT" = 1 ]; then extra+=(--equalized-lowlight-only); fi
+	if [ -n "$TASK_WEIGHTS" ]; then extra+=(--task-weights "$TASK_WEIGHTS"); fi
 	if [ -d "$GPU/init" ]; then
 		cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true
 		pack="$(ls "$GPU"/init/*.duir 2>/dev/null | head -n 1 || true)"
@@ -111,7 +115,7 @@ shard | device)
 	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
-		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --gray-frac "$GRAY" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
+		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --gray-frac "$GRAY" --color-aug "$COLOR_AUG" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
 		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT/ema-snapshots.pt" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${extra[@]+"${extra[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e
