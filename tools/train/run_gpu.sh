@@ -107,7 +107,6 @@ shard | device)
 	mkdir -p "$RUN"
 	extra=()
 	if [ "$EQ_LOWLIGHT" = 1 ]; then extra+=(--equalized-lowlight-only); fi
-	if [ -n "$TASK_WEIGHTS" ]; then extra+=(--task-weights "$TASK_WEIGHTS"); fi
 	if [ -d "$GPU/init" ]; then
 		cp "$GPU"/init/*.pt "$RUN/" 2>/dev/null || true
 		pack="$(ls "$GPU"/init/*.duir 2>/dev/null | head -n 1 || true)"
@@ -115,7 +114,7 @@ shard | device)
 	fi
 	set +e
 	"$PY" tools/train/train.py --shard "$SHARD" --run-dir "$RUN" --size tiny --crop "$CROP" --batch "$BATCH" \
-		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --gray-frac "$GRAY" --color-aug "$COLOR_AUG" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
+		--lr "$LR" --lr-schedule "$LR_SCHEDULE" --clean-frac "$CLEAN" --clean-darken "$CLEAN_DARKEN" --gray-frac "$GRAY" --color-aug "$COLOR_AUG" --task-weights "$TASK_WEIGHTS" --threads "$THREADS" --device "$DEVICE" --amp bf16 --max-seconds "$BUDGET" \
 		--save-every "$SAVE_EVERY" --ema-snapshots "$OUT/ema-snapshots.pt" --log-every 100 --no-export --export-pt "$OUT/ema.pt" ${extra[@]+"${extra[@]}"} "${@:2}" 2>&1 | tee -a "$log"
 	status=${PIPESTATUS[0]}
 	set -e

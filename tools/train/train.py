@@ -523,10 +523,9 @@ def parse_args(argv=None):
         raise SystemExit(f"--clean-frac {args.clean_frac}: want a fraction in [0, 1)")
     if not 0 <= args.clean_darken <= 1 or (args.clean_darken and not args.clean_frac):
         raise SystemExit(f"--clean-darken {args.clean_darken}: want a fraction in [0, 1], with --clean-frac")
-    if not 0 <= args.gray_frac <= 1:
-        raise SystemExit(f"--gray-frac {args.gray_frac}: want a fraction in [0, 1]")
-    if not 0 <= args.color_aug <= 1:
-        raise SystemExit(f"--color-aug {args.color_aug}: want a fraction in [0, 1]")
+    for flag, v in (("--gray-frac", args.gray_frac), ("--color-aug", args.color_aug)):
+        if not 0 <= v <= 1:
+            raise SystemExit(f"{flag} {v}: want a fraction in [0, 1]")
     args.task_weights = parse_task_weights(args.task_weights)
     if args.sampler_steps < 1:
         raise SystemExit(f"--sampler-steps {args.sampler_steps}: want at least 1")
