@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
-	"github.com/diffuir-web/diffuir/runtime/degrade"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
-	"github.com/diffuir-web/diffuir/runtime/metrics"
 	"github.com/diffuir-web/diffuir/runtime/restore"
+	"github.com/diffuir-web/diffuir/tools/internal/degrade"
+	"github.com/diffuir-web/diffuir/tools/internal/metrics"
 )
 
 // quantize8 snaps an image to the 8-bit grid, as a photo file would store it.

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/diffuir-web/diffuir/runtime/degrade"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/degrade"
 )
 
 // contactSheet collects one photo's degraded and restored versions per task

@@ -1,4 +1,4 @@
-"""Cross-check for runtime/metrics: BasicSR's Y-channel PSNR/SSIM in plain numpy.
+"""Cross-check for tools/internal/metrics: BasicSR's Y-channel PSNR/SSIM in plain numpy.
 
     /usr/bin/python3 tools/train/metrics_crosscheck.py
 
@@ -8,7 +8,7 @@ test_y_channel=True, crop_border=0) without cv2/scipy: to_y_channel (float32
 float64, and _ssim with cv2.getGaussianKernel(11, 1.5) and cv2.filter2D
 cropped by 5 pixels (written here as an explicit 'valid' 2-D correlation).
 
-The test images are integer formulas that runtime/metrics/metrics_test.go
+The test images are integer formulas that tools/internal/metrics/metrics_test.go
 builds identically; the printed values are hard-coded there.
 """
 import numpy as np

@@ -1,5 +1,5 @@
 // Command mkshard cuts training pairs for DiffUIR: random patches of clean
-// photos and of the same photos degraded by runtime/degrade -- the very code
+// photos and of the same photos degraded by tools/internal/degrade -- the very code
 // 'diffuir eval' scores with -- into one binary shard that
 // tools/train/train.py memory-maps.
 //
@@ -49,10 +49,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/diffuir-web/diffuir/runtime/degrade"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
-	"github.com/diffuir-web/diffuir/runtime/metrics"
 	"github.com/diffuir-web/diffuir/runtime/restore"
+	"github.com/diffuir-web/diffuir/tools/internal/degrade"
+	"github.com/diffuir-web/diffuir/tools/internal/metrics"
 )
 
 const (

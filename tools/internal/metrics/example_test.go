@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
-	"github.com/diffuir-web/diffuir/runtime/metrics"
+	"github.com/diffuir-web/diffuir/tools/internal/metrics"
 )
 
 // Score a restoration against its clean reference, as 'diffuir eval' does.

@@ -3,8 +3,8 @@ package degrade_test
 import (
 	"fmt"
 
-	"github.com/diffuir-web/diffuir/runtime/degrade"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/degrade"
 )
 
 // Degrade a photo with every task; the seed makes each result repeatable.
