@@ -21,7 +21,7 @@ struct Params {
 
 const MAXV: u32 = 16u; // vec4s per head vector: dh <= 64
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ATTN_WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let h = gid.y;

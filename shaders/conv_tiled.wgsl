@@ -5,12 +5,12 @@
 // M = output channels, N = output pixels (ho·wo, row-major) and
 // K = cin·k·k (channel-major, then ky, kx: the order of the host's weight
 // packing, so weight entry (block, kk) is block·K + kk). X is never stored:
-// each step gathers a BK×BN slice of it (im2col on the fly, with the
-// upsample, stride, padding and concat applied in the gather) and a BK×BM
+// each step gathers a TILED_BK×TILED_BN slice of it (im2col on the fly, with the
+// upsample, stride, padding and concat applied in the gather) and a TILED_BK×TILED_BM
 // slice of W into workgroup memory, and every invocation accumulates a
 // 4-channel × 4-pixel block in registers from them. On a real GPU that
-// turns each input value read from global memory into BM multiply-adds and
-// each weight into BN; on CPU-emulated adapters (lavapipe, SwiftShader) the
+// turns each input value read from global memory into TILED_BM multiply-adds and
+// each weight into TILED_BN; on CPU-emulated adapters (lavapipe, SwiftShader) the
 // barriers cost more than they save, so there conv.wgsl's register-blocked
 // kernel is used instead.
 //
@@ -31,18 +31,18 @@
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 
-const BM: u32 = 32u;  // output channels per workgroup
-const BN: u32 = 128u; // output pixels per workgroup
-const BK: u32 = 16u;  // reduction depth of one step
+// TILED_BM output channels (32) and TILED_BN output pixels (128) per
+// workgroup, TILED_BK (16) deep per step: shaders/sizes.go (the loops below
+// are written for these values).
 
 // An input row this far outside the image fails every bounds test, so
 // pixels past the end of the output need no separate check in the gather.
 const OUTSIDE: i32 = -1073741824;
 
-// ws[kr*8 + j]: channels co0+4j..4j+3 of reduction row kr (BK×BM/4).
+// ws[kr*8 + j]: channels co0+4j..4j+3 of reduction row kr (TILED_BK×TILED_BM/4).
 var<workgroup> ws: array<vec4<f32>, 128>;
 // xs[kr*32 + j]: the gathered input of reduction row kr for pixels
-// n0+4j..4j+3 (BK×BN/4).
+// n0+4j..4j+3 (TILED_BK×TILED_BN/4).
 var<workgroup> xs: array<vec4<f32>, 512>;
 
 // put4 writes channels c0..c0+3 of output pixel n (bias and residual added).
@@ -64,7 +64,7 @@ fn put4(v: vec4<f32>, n: u32, c0: u32, npx: u32) {
 }
 
 // Workgroups: x (and y, past the per-dimension limit) tile the pixels by
-// BN, z the output channels by BM. 256 invocations:
+// TILED_BN, z the output channels by TILED_BM. 256 invocations:
 //   gather  invocation t fills reduction row t/16 of xs for the pixels
 //           t%16 + 16j (j < 8: runs of 16 consecutive pixels, coalesced);
 //           invocations t < 64 load one 8-channel weight entry each.
@@ -72,16 +72,16 @@ fn put4(v: vec4<f32>, n: u32, c0: u32, npx: u32) {
 //           32-wide subgroup covers 8 channels x 64 pixels, so each step
 //           reads 2 weight and 16 input vec4s from workgroup memory per
 //           subgroup for 16 multiply-adds per invocation.
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(TILED_WG, 1, 1)
 fn main(@builtin(local_invocation_index) t: u32,
         @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let npx = p.ho * p.wo;
-    let n0 = (wid.y * nwg.x + wid.x) * BN;
+    let n0 = (wid.y * nwg.x + wid.x) * TILED_BN;
     if (n0 >= npx) {
         return; // the whole workgroup: the grid's last row overshoots
     }
-    let co0 = wid.z * BM;
+    let co0 = wid.z * TILED_BM;
     let kk = p.k * p.k;
     let kdim = (p.ca + p.cb) * kk;
     let blocks = (p.cout + 7u) / 8u;
@@ -105,11 +105,11 @@ fn main(@builtin(local_invocation_index) t: u32,
 
     let lane = t % 32u;
     let sg = t / 32u;
-    let tm = (sg % 4u) * 2u + lane / 16u; // channel group, < BM/4
-    let tn = (sg / 4u) * 16u + lane % 16u; // pixel group, < BN/4
+    let tm = (sg % 4u) * 2u + lane / 16u; // channel group, < TILED_BM/4
+    let tn = (sg / 4u) * 16u + lane % 16u; // pixel group, < TILED_BN/4
     // acc[i]: channels co0+4tm..+3 of pixel n0+4tn+i.
     var acc = array<vec4<f32>, 4>();
-    for (var k0 = 0u; k0 < kdim; k0 += BK) {
+    for (var k0 = 0u; k0 < kdim; k0 += TILED_BK) {
         let kr = k0 + xr;
         if (kr < kdim) {
             let ci = kr / kk;
@@ -153,7 +153,7 @@ fn main(@builtin(local_invocation_index) t: u32,
             ws[wr * 8u + 2u * wb + 1u] = wt.hi;
         }
         workgroupBarrier();
-        for (var r = 0u; r < BK; r++) {
+        for (var r = 0u; r < TILED_BK; r++) {
             let wv = ws[r * 8u + tm];
             let xv = xs[r * 32u + tn];
             acc[0] += wv * xv.x;

@@ -8,6 +8,11 @@ import (
 	"strings"
 )
 
+// Some .wgsl files are generated from tmpl/*.wgsl.tmpl (they say so in
+// their first line); gen_test.go writes them and checks they are current.
+//
+//go:generate go test -run ^TestGenerated$ -update
+
 //go:embed *.wgsl
 var files embed.FS
 
@@ -20,12 +25,14 @@ func Source(name string) (string, error) {
 	return string(b), nil
 }
 
-// Compose concatenates the named files into one module, in order. WGSL
-// module-scope declarations may appear in any order, so a kernel file and a
-// snippet that supplies one of its functions (conv.wgsl + conv_w_f16_uniform.wgsl)
-// form a complete shader.
+// Compose concatenates the named files into one module, in order, after
+// Prelude (the workgroup sizes of sizes.go). WGSL module-scope declarations
+// may appear in any order, so a kernel file and a snippet that supplies one
+// of its functions (conv.wgsl + conv_w_f16_uniform.wgsl) form a complete
+// shader.
 func Compose(names ...string) (string, error) {
 	var b strings.Builder
+	b.WriteString(Prelude())
 	for _, n := range names {
 		s, err := Source(n)
 		if err != nil {

@@ -1,6 +1,7 @@
 package shaders
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -87,6 +88,66 @@ func TestNoReservedWords(t *testing.T) {
 			}) {
 				if reserved[w] {
 					t.Errorf("%s:%d: %q is a reserved word in WGSL", name, i+1, w)
+				}
+			}
+		}
+	}
+}
+
+// TestWorkgroupSizesNamed keeps workgroup sizes defined once: every
+// @workgroup_size names constants of sizes.go, so the host's dispatch
+// arithmetic (which uses the Go constants) cannot drift from the kernels.
+func TestWorkgroupSizesNamed(t *testing.T) {
+	named := map[string]bool{"1": true}
+	for _, c := range Consts {
+		named[c.Name] = true
+	}
+	for _, name := range Names() {
+		src, _ := Source(name)
+		for i, line := range strings.Split(src, "\n") {
+			_, args, ok := strings.Cut(line, "@workgroup_size(")
+			if !ok {
+				continue
+			}
+			args, _, _ = strings.Cut(args, ")")
+			for _, a := range strings.Split(args, ",") {
+				if a = strings.TrimSpace(a); !named[a] {
+					t.Errorf("%s:%d: workgroup size %q is not a constant of shaders/sizes.go", name, i+1, a)
+				}
+			}
+		}
+	}
+}
+
+func TestPreludeDeclaresConsts(t *testing.T) {
+	p := Prelude()
+	for _, c := range Consts {
+		if want := fmt.Sprintf("const %s: u32 = %du;", c.Name, c.Value); !strings.Contains(p, want) {
+			t.Errorf("prelude lacks %q", want)
+		}
+	}
+}
+
+// TestNoConstFromConst: gogpu/naga v0.18 translates a module-scope const
+// whose initializer names another const (`const PX: u32 = CONV_PX;`) to a
+// zero constant (OpConstantNull) without an error; every conv computed
+// zeros. Use the prelude's names directly.
+func TestNoConstFromConst(t *testing.T) {
+	for _, name := range Names() {
+		src, _ := Source(name)
+		for i, line := range strings.Split(src, "\n") {
+			if j := strings.Index(line, "//"); j >= 0 {
+				line = line[:j]
+			}
+			if !strings.HasPrefix(line, "const ") {
+				continue
+			}
+			_, init, _ := strings.Cut(line, "=")
+			for _, w := range strings.FieldsFunc(init, func(r rune) bool {
+				return !(r == '_' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+			}) {
+				if w != "" && w[0] >= 'A' && w[0] <= 'Z' && strings.ToUpper(w) == w {
+					t.Errorf("%s:%d: const initialised from %s (naga makes it zero)", name, i+1, w)
 				}
 			}
 		}

@@ -8,7 +8,7 @@
 //   finalize: one invocation per group: combines its chunks (Chan et al.'s
 //             parallel variance) into st[2g], st[2g+1] = mean, 1/std, biased
 //             variance as PyTorch.
-//   apply:    one invocation per APPLY_PER pixels of a channel:
+//   apply:    one invocation per GN_APPLY_PER pixels of a channel:
 //          y = (x-mean)/std*gamma + beta; y = y*(scale+1)+shift (FiLM);
 //          y = SiLU(y); y += res.
 
@@ -32,7 +32,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> st: array<f32>; // [2*groups] final, then [groups][chunks][2] partial
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(REDUCE_WG, 1, 1)
 fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let c = wid.x;
     let g = wid.y;
@@ -42,12 +42,12 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
     let cnt = min(p.chunk, len - start);
     let base = g * len + start;
     var s = 0.0;
-    for (var i = lid; i < cnt; i += WG) {
+    for (var i = lid; i < cnt; i += REDUCE_WG) {
         s += src[base + i];
     }
     let mean = reduce_sum(lid, s) / f32(cnt);
     var q = 0.0;
-    for (var i = lid; i < cnt; i += WG) {
+    for (var i = lid; i < cnt; i += REDUCE_WG) {
         let d = src[base + i] - mean;
         q += d * d;
     }
@@ -59,7 +59,7 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(GN_FINAL_WG, 1, 1)
 fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
     let g = gid.x;
     if (g >= p.groups) {
@@ -83,14 +83,12 @@ fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
     st[2u * g + 1u] = inverseSqrt(m2 / f32(len) + p.eps);
 }
 
-// APPLY_PER values per invocation: the per-channel constants are loaded and
-// combined once for all of them, which on CPU-emulated adapters (lavapipe,
-// SwiftShader) costs as much as the arithmetic itself.
-const APPLY_PER: u32 = 4u;
-
-@compute @workgroup_size(256, 1, 1)
+// GN_APPLY_PER values per invocation: the per-channel constants are loaded
+// and combined once for all of them, which on CPU-emulated adapters
+// (lavapipe, SwiftShader) costs as much as the arithmetic itself.
+@compute @workgroup_size(GN_APPLY_WG, 1, 1)
 fn apply(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i0 = gid.x * APPLY_PER;
+    let i0 = gid.x * GN_APPLY_PER;
     let ch = gid.y;
     if (i0 >= p.n || ch >= p.c) {
         return;
@@ -105,7 +103,7 @@ fn apply(@builtin(global_invocation_id) gid: vec3<u32>) {
         a *= sc;
         b = b * sc + tvec[f + p.c + ch];
     }
-    let end = min(i0 + APPLY_PER, p.n);
+    let end = min(i0 + GN_APPLY_PER, p.n);
     for (var i = i0; i < end; i++) {
         let idx = ch * p.n + i;
         var y = src[idx] * a + b;

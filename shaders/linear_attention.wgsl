@@ -36,7 +36,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> ctx: array<vec4<f32>>; // [head][d][e/4], rows padded to 8
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ATTN_WG, 1, 1)
 fn q_softmax(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let h = gid.y;
@@ -59,26 +59,26 @@ fn q_softmax(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(REDUCE_WG, 1, 1)
 fn k_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let lid = lid3.x;
     let base = (p.heads * p.dh + wid.x) * p.n;
     var m = -3.4e38;
-    for (var i = lid; i < p.n; i += WG) {
+    for (var i = lid; i < p.n; i += REDUCE_WG) {
         m = max(m, qkv[base + i]);
     }
     m = reduce_max(lid, m);
     var s = 0.0;
-    for (var i = lid; i < p.n; i += WG) {
+    for (var i = lid; i < p.n; i += REDUCE_WG) {
         s += exp(qkv[base + i] - m);
     }
     let inv = 1.0 / reduce_sum(lid, s);
-    for (var i = lid; i < p.n; i += WG) {
+    for (var i = lid; i < p.n; i += REDUCE_WG) {
         qkv[base + i] = exp(qkv[base + i] - m) * inv;
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ATTN_WG, 1, 1)
 fn context(@builtin(global_invocation_id) gid: vec3<u32>) {
     let nd8 = (p.dh + 7u) / 8u;
     let t = gid.x;
@@ -133,7 +133,7 @@ fn context(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ATTN_WG, 1, 1)
 fn context_reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
     // One invocation per vec4 of the padded rows: (head, d, 4 columns).
     let nv = 2u * ((p.dh + 7u) / 8u);
@@ -156,7 +156,7 @@ fn context_reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
     ctx[idx] = s * p.inv_n;
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(ATTN_WG, 1, 1)
 fn output(@builtin(global_invocation_id) gid: vec3<u32>) {
     let nd8 = (p.dh + 7u) / 8u;
     let i = gid.x;

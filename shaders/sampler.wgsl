@@ -40,10 +40,10 @@ fn reflect_idx(i: u32, n: u32) -> u32 {
 }
 
 fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.y * nwg.x * 64u + gid.x;
+    return gid.y * nwg.x * SAMPLER_WG + gid.x;
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(SAMPLER_WG, 1, 1)
 fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat(gid, nwg);
     let plane = p.ph * p.pw;
@@ -62,7 +62,7 @@ fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(SAMPLER_WG, 1, 1)
 fn update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat(gid, nwg);
     let plane = p.h * p.w;

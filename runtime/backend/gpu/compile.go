@@ -7,6 +7,7 @@ import (
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/weights"
+	"github.com/diffuir-web/diffuir/shaders"
 )
 
 // refKind says which buffer of a program a binding uses.
@@ -231,7 +232,7 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 		return fmt.Errorf("residual %dx%dx%d for output %dx%dx%d", o.Res.C, o.Res.H, o.Res.W, cout, ho, wo)
 	}
 	n := cout * cin * o.K * o.K
-	cb := ceilDiv(cout, 8)
+	cb := ceilDiv(cout, shaders.ConvCO)
 
 	// f16 packs keep their bytes unless told otherwise.
 	var packed []byte
@@ -306,14 +307,15 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 	bg := c.bind(k.layout, params, c.slot(o.A), c.slot(bIn), c.slot(res), wref, bref, c.slot(o.Out))
 	c.note(o.Name, variant)
 	if tiled {
-		// Blocks of 128 pixels x 32 channels; the pixel blocks fold into y
-		// past the per-dimension limit (the shader skips the overshoot).
-		blocks := ceilDiv(ho*wo, 128)
+		// Blocks of TiledBN pixels x TiledBM channels; the pixel blocks fold
+		// into y past the per-dimension limit (the shader skips the overshoot).
+		blocks := ceilDiv(ho*wo, shaders.TiledBN)
 		x := max(1, min(blocks, int(c.b.limits.MaxComputeWorkgroupsPerDimension)))
-		return c.dispatch(o.Name, k, bg, x, ceilDiv(blocks, x), ceilDiv(cout, 32))
+		return c.dispatch(o.Name, k, bg, x, ceilDiv(blocks, x), ceilDiv(cout, shaders.TiledBM))
 	}
-	// Workgroup 4x16 invocations of 8 px each: 32x16 pixels of one 8-channel block.
-	return c.dispatch(o.Name, k, bg, ceilDiv(ceilDiv(wo, 8), 4), ceilDiv(ho, 16), cb)
+	// Workgroups of ConvWGX x ConvWGY invocations of ConvPX pixels each, one
+	// ConvCO-channel block per z.
+	return c.dispatch(o.Name, k, bg, ceilDiv(ceilDiv(wo, shaders.ConvPX), shaders.ConvWGX), ceilDiv(ho, shaders.ConvWGY), cb)
 }
 
 // convVariant names a conv layer's kernel in Program.Kernels and Summary,
@@ -333,9 +335,6 @@ func convVariant(shape string, tiled, f16, uniform bool) string {
 	}
 	return v + " storage"
 }
-
-// gnApplyPer is groupnorm.wgsl's APPLY_PER: values per apply invocation.
-const gnApplyPer = 4
 
 func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	ch, n := o.In.C, o.In.H*o.In.W
@@ -381,10 +380,10 @@ func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	if err := c.dispatch(o.Name, kGNStats, bg, chunks, o.Groups, 1); err != nil {
 		return err
 	}
-	if err := c.dispatch(o.Name, kGNFinal, bg, ceilDiv(o.Groups, 64), 1, 1); err != nil {
+	if err := c.dispatch(o.Name, kGNFinal, bg, ceilDiv(o.Groups, shaders.GNFinalWG), 1, 1); err != nil {
 		return err
 	}
-	return c.dispatch(o.Name, kGNApply, bg, ceilDiv(n, 256*gnApplyPer), ch, 1)
+	return c.dispatch(o.Name, kGNApply, bg, ceilDiv(n, shaders.GNApplyWG*shaders.GNApplyPer), ch, 1)
 }
 
 func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
@@ -410,7 +409,7 @@ func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
 	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(o.Eps))
 	bg := c.bind(kLayerNorm.layout, params, c.slot(o.In), c.slot(res), gref, c.slot(o.Out))
 	c.note(o.Name, "layernorm")
-	return c.dispatch(o.Name, kLayerNorm, bg, ceilDiv(n, 64), 1, 1)
+	return c.dispatch(o.Name, kLayerNorm, bg, ceilDiv(n, shaders.LNWG), 1, 1)
 }
 
 func attnShapes(qkv, out backend.Tensor, heads, dh int) error {
@@ -442,11 +441,11 @@ func (c *compiler) linearAttention(o *backend.LinearAttention) error {
 		k       kernel
 		x, y, z int
 	}{
-		{kLAQSoftmax, ceilDiv(n, 64), heads, 1},
+		{kLAQSoftmax, ceilDiv(n, shaders.AttnWG), heads, 1},
 		{kLAKSoftmax, heads * dh, 1, 1},
-		{kLAContext, ceilDiv(heads*nd8*nd8, 64), chunks, 1},
-		{kLAContextRed, ceilDiv(heads*dh*2*nd8, 64), 1, 1},
-		{kLAOutput, ceilDiv(n, 64), heads * nd8, 1},
+		{kLAContext, ceilDiv(heads*nd8*nd8, shaders.AttnWG), chunks, 1},
+		{kLAContextRed, ceilDiv(heads*dh*2*nd8, shaders.AttnWG), 1, 1},
+		{kLAOutput, ceilDiv(n, shaders.AttnWG), heads * nd8, 1},
 	} {
 		if err := c.dispatch(o.Name, d.k, bg, d.x, d.y, d.z); err != nil {
 			return err
@@ -466,5 +465,5 @@ func (c *compiler) attention(o *backend.Attention) error {
 	params := c.paramBlock(uint32(o.Heads), uint32(o.DimHead), uint32(n), f32w(float32(1/math.Sqrt(float64(o.DimHead)))))
 	bg := c.bind(kAttention.layout, params, c.slot(o.QKV), c.slot(o.Out))
 	c.note(o.Name, "attention")
-	return c.dispatch(o.Name, kAttention, bg, ceilDiv(n, 64), o.Heads, 1)
+	return c.dispatch(o.Name, kAttention, bg, ceilDiv(n, shaders.AttnWG), o.Heads, 1)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gogpu/wgpu"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/shaders"
 )
 
 // Sampler kernels (shaders/sampler.wgsl): bindings are the params uniform,
@@ -131,10 +132,10 @@ func (p *Program) writeSamplerParams(alpha, delta float32, last, fromIn bool) er
 }
 
 // samplerDispatch dispatches one invocation per value of n, in rows of at
-// most 32768 workgroups (the shader flattens the 2-D grid).
+// most SamplerRowGroups workgroups (the shader flattens the 2-D grid).
 func (p *Program) samplerDispatch(pass *wgpu.ComputePassEncoder, pipe *pipeline, n int) {
-	groups := ceilDiv(n, 64)
-	gx := min(groups, 32768)
+	groups := ceilDiv(n, shaders.SamplerWG)
+	gx := min(groups, shaders.SamplerRowGroups)
 	gy := ceilDiv(groups, gx)
 	pass.SetPipeline(pipe.pipe)
 	pass.SetBindGroup(0, p.sampler.group, nil)
