@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Builds everything this checkout can build into dist/ and prints the sizes.
 #   ./build.sh          the CLI (dist/diffuir) and the web app (dist/site/)
-#   ./build.sh cli      the CLI only
+#   ./build.sh cli      the CLI only (on amd64 with the AVX2/AVX-512 kernels)
 #   ./build.sh web      the web app only
 #   ./build.sh test     the whole test suite: vet, Go tests (GPU tests on any
 #                       Vulkan adapter, lavapipe included), the SIMD build of
 #                       the CPU kernels, the Workers build in workerd
-#                       (tools/worker) and the browser tests (tests/web)
+#                       (tools/worker) and the browser tests (tests/web, which
+#                       build into tests/web/.work/dist: dist/ is left alone)
 # The web app needs Go and Node (>= 18; no npm packages). Model packs
-# (*.duir) in ./models (or $DIFFUIR_MODELS_DIR) are bundled, named by content
-# hash; a pack named default.duir comes first in the page's menu.
+# (*.duir) in ./models are bundled, named by content hash; a pack named
+# default.duir comes first in the page's menu. dist/ only ever holds the app
+# with the project's own models; tests set DIFFUIR_DIST (another output
+# folder) together with DIFFUIR_MODELS_DIR (other packs), which build.sh
+# refuses to write into dist/.
 # DIFFUIR_NOGPU=1 leaves the WebGPU backend out of the wasm; without it the
 # build falls back to that, with a warning, if runtime/backend/gpu does not
 # compile for js/wasm.
@@ -31,7 +35,12 @@ if [[ $what == test ]]; then
   echo "== browser tests"
   exec tests/web/run.sh
 fi
-mkdir -p dist
+dist=${DIFFUIR_DIST:-dist}
+if [[ -n ${DIFFUIR_MODELS_DIR:-} && $(realpath -m "$dist") == $(realpath -m dist) ]]; then
+  echo "build.sh: DIFFUIR_MODELS_DIR builds go elsewhere than dist/ (set DIFFUIR_DIST): dist/ is the app with models/" >&2
+  exit 2
+fi
+mkdir -p "$dist"
 
 if [[ $what != web ]]; then
   # On amd64 the native CLI gets the AVX2/AVX-512 convolution kernels (Go's
@@ -39,13 +48,13 @@ if [[ $what != web ]]; then
   # to the portable kernels). Everything else builds without the experiment.
   simd=""
   [[ $(go env GOARCH) == amd64 ]] && simd=simd
-  GOEXPERIMENT=$simd go build -trimpath -ldflags="-s -w" -o dist/diffuir ./tools/diffuir
-  ls -l dist/diffuir | awk '{printf "%10d  %s\n", $5, $9}'
+  GOEXPERIMENT=$simd go build -trimpath -ldflags="-s -w" -o "$dist/diffuir" ./tools/diffuir
+  ls -l "$dist/diffuir" | awk '{printf "%10d  %s\n", $5, $9}'
 fi
 [[ $what == cli ]] && exit 0
 
 command -v node >/dev/null || { echo "build.sh: the web app needs node (Node.js >= 18)" >&2; exit 1; }
-out=dist/site
+out=$dist/site
 rm -rf "$out"
 mkdir -p "$out"
 rev=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

@@ -8,7 +8,7 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require golang.org/x/sys v0.50.0 // indirect
+require golang.org/x/sys v0.50.0
 
 require (
 	github.com/go-webgpu/goffi v0.6.3 // indirect

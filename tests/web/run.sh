@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests of the web app. Installs what is missing (Debian's chromium,
-# playwright-core from package-lock.json), builds dist/ with a random-weight
-# Tiny pack as the bundled model, makes the CLI's reference output, serves
-# dist/site on 127.0.0.1 and runs web.test.mjs. Screenshots and downloads go
+# playwright-core from package-lock.json), builds the app into
+# tests/web/.work/dist (never dist/, which stays the app with its real model)
+# with a random-weight Tiny pack as the bundled default, makes the CLI's
+# reference output, serves that site on 127.0.0.1 and runs web.test.mjs. Screenshots and downloads go
 # to artifacts/web/. Ends with 'N passed, M failed'; exits non-zero on failure.
 #
 #   tests/web/run.sh              all tests
@@ -24,19 +25,21 @@ fi
 
 echo "== test model, build"
 go run ./tools/mkpack -o "$W/models/tiny-random.duir"
-DIFFUIR_MODELS_DIR="$W/models" ./build.sh | grep -E '^(wasm|build|web app|WARNING)' || true
-[[ -f dist/site/build-info.js ]] || { echo "run.sh: the build failed" >&2; exit 1; }
+D=$W/dist
+rm -rf "$D"
+DIFFUIR_DIST="$D" DIFFUIR_MODELS_DIR="$W/models" ./build.sh | grep -E '^(wasm|build|web app|WARNING)' || true
+[[ -f $D/site/build-info.js ]] || { echo "run.sh: the build failed" >&2; exit 1; }
 go build -o "$W/serve" ./tests/web/serve
 go build -o "$W/pngdiff" ./tests/web/pngdiff
 
 echo "== reference output from the CLI"
 fixture=runtime/parity/testdata/input_45x37.png
-dist/diffuir restore "$fixture" -o "$W/ref.png" --model "$W/models/tiny-random.duir" \
+"$D/diffuir" restore "$fixture" -o "$W/ref.png" --model "$W/models/tiny-random.duir" \
   --steps 3 --seed 7 --noise-scale 0 --equalize=off --tile 0 --backend cpu
-dist/diffuir restore "$fixture" -o "$W/ref-pt.png" --model runtime/parity/testdata/tiny_trainer.pt.gz \
+"$D/diffuir" restore "$fixture" -o "$W/ref-pt.png" --model runtime/parity/testdata/tiny_trainer.pt.gz \
   --steps 3 --seed 7 --noise-scale 0 --equalize=off --tile 0 --backend cpu
 
-"$W/serve" -dir dist/site -addr 127.0.0.1:0 >"$W/serve.log" 2>&1 &
+"$W/serve" -dir "$D/site" -addr 127.0.0.1:0 >"$W/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q '^serving ' "$W/serve.log" && break; sleep 0.1; done
@@ -45,4 +48,4 @@ url=$(sed -n 's/^serving //p' "$W/serve.log")
 echo "== browser tests against $url"
 
 BASE_URL=$url FIXTURE=$PWD/$fixture REF_PNG=$PWD/$W/ref.png REF_PT_PNG=$PWD/$W/ref-pt.png PNGDIFF=$PWD/$W/pngdiff ARTIFACTS=$PWD/artifacts/web \
-  SITE_DIR=$PWD/dist/site node tests/web/web.test.mjs
+  SITE_DIR=$PWD/$D/site node tests/web/web.test.mjs

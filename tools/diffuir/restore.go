@@ -176,8 +176,12 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s, %.1f MiB of %s memory)\n", pos[0], *out, img.W, img.H, r.Backend.Name(),
-		time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), memoryKind(r.Backend))
+	note := ""
+	if _, ok := r.Backend.(*cpu.Backend); ok && cpu.KernelNote() != "" {
+		note = "; " + cpu.KernelNote()
+	}
+	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s, %.1f MiB of %s memory%s)\n", pos[0], *out, img.W, img.H, r.Backend.Name(),
+		time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), memoryKind(r.Backend), note)
 	return nil
 }
 
