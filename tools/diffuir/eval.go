@@ -17,8 +17,44 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/imageio"
 	"github.com/diffuir-web/diffuir/runtime/restore"
 	"github.com/diffuir-web/diffuir/tools/internal/degrade"
+	"github.com/diffuir-web/diffuir/tools/internal/heldout"
 	"github.com/diffuir-web/diffuir/tools/internal/metrics"
 )
+
+// Recipe families eval can degrade with: the training recipes
+// (tools/internal/degrade, what mkshard makes training pairs with) and the
+// held-out ones (tools/internal/heldout: other algorithms, never trained on).
+const (
+	familyTrain   = "train"
+	familyHeldOut = "heldout"
+)
+
+func parseFamilies(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f == "held-out" {
+			f = familyHeldOut
+		}
+		if f != familyTrain && f != familyHeldOut {
+			return nil, fmt.Errorf("--recipes: unknown family %q (want train, heldout or both)", f)
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// degradeWith degrades clean with one task of a recipe family.
+func degradeWith(family string, clean *imageio.Image, task degrade.Task, seed uint64) (*imageio.Image, string, error) {
+	if family == familyHeldOut {
+		out, p, err := heldout.Apply(clean, string(task), seed)
+		return out, p.Recipe, err
+	}
+	out, _, err := degrade.Apply(clean, task, seed)
+	return out, "", err
+}
 
 // quantize8 snaps an image to the 8-bit grid, as a photo file would store it.
 func quantize8(img *imageio.Image) {
@@ -34,8 +70,12 @@ func evalSeed(base uint64, i int) uint64 { return base*1_000_003 + uint64(i) }
 // evalScore is one (photo, task) measurement; PSNR values are capped at
 // metrics.PSNRCap (identical images: +Inf) so they average and encode.
 type evalScore struct {
-	Photo    string  `json:"photo,omitempty"`
-	Task     string  `json:"task"`
+	Photo string `json:"photo,omitempty"`
+	Task  string `json:"task"`
+	// Recipes is the family that degraded the photo: "train" or "heldout"
+	// (empty on the undegraded --clean rows); Recipe the held-out renderer.
+	Recipes  string  `json:"recipes,omitempty"`
+	Recipe   string  `json:"recipe,omitempty"`
 	N        int     `json:"n,omitempty"`
 	PSNRIn   float64 `json:"psnr_in"`
 	PSNROut  float64 `json:"psnr_out"`
@@ -51,17 +91,22 @@ type evalScore struct {
 }
 
 type evalReport struct {
-	Model     string      `json:"model"`
-	ModelName string      `json:"model_name"`
-	Steps     int         `json:"steps"`
-	Seed      uint64      `json:"seed"`
-	Noise     float64     `json:"noise_scale"`
-	MaxSide   int         `json:"max_side"`
-	PSNRCap   float64     `json:"psnr_cap"`
-	Metric    string      `json:"metric"`
-	Photos    []string    `json:"photos"`
-	Tasks     []evalScore `json:"tasks"`
-	Average   evalScore   `json:"average"`
+	Model     string   `json:"model"`
+	ModelName string   `json:"model_name"`
+	Steps     int      `json:"steps"`
+	Seed      uint64   `json:"seed"`
+	Noise     float64  `json:"noise_scale"`
+	MaxSide   int      `json:"max_side"`
+	PSNRCap   float64  `json:"psnr_cap"`
+	Metric    string   `json:"metric"`
+	Photos    []string `json:"photos"`
+	// Families lists the recipe families scored (--recipes).
+	Families []string `json:"recipes"`
+	// Tasks and Average score the training recipes (absent without them);
+	// HeldOut the held-out recipes on the same photos.
+	Tasks   []evalScore `json:"tasks,omitempty"`
+	Average *evalScore  `json:"average,omitempty"`
+	HeldOut *evalTable  `json:"heldout,omitempty"`
 	// Clean scores the photos restored as they are, with no degradation
 	// (--clean): how much the model changes a photo that needs nothing.
 	// Its per-photo rows are in PerPhoto with task "clean"; it is not part
@@ -69,6 +114,12 @@ type evalReport struct {
 	Clean    *evalScore  `json:"clean,omitempty"`
 	PerPhoto []evalScore `json:"per_photo"`
 	Seconds  float64     `json:"seconds"`
+}
+
+// evalTable is one family's per-task means and their average.
+type evalTable struct {
+	Tasks   []evalScore `json:"tasks"`
+	Average evalScore   `json:"average"`
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -90,6 +141,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	tile := fs.Int("tile", restore.DefaultTile, "tile side in pixels; 0 restores each photo in one pass")
 	overlap := fs.Int("overlap", restore.DefaultOverlap, "overlap between tiles in pixels")
 	cleanCheck := fs.Bool("clean", false, "also restore each photo undegraded and report how much the model changes it (not part of the average)")
+	recipesFlag := fs.String("recipes", "train,heldout", "degradation recipes: train (tools/internal/degrade, the training recipes), heldout (tools/internal/heldout, never trained on) or both, comma-separated; the contact sheet shows the last")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -101,6 +153,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	if *recipesFlag == "both" {
+		*recipesFlag = "train,heldout"
+	}
+	families, err := parseFamilies(*recipesFlag)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	sheetFamily := families[len(families)-1]
 	if *maxSide < 0 || *limit < 0 || *tile < 0 || *overlap < 0 {
 		return usagef("--max-side, --limit, --tile and --overlap must not be negative")
 	}
@@ -136,7 +196,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		nSteps = m.Cfg.DefaultSteps
 	}
 	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: nSteps, Seed: *seed, Noise: *noise, MaxSide: *maxSide,
-		PSNRCap: metrics.PSNRCap, Metric: "BasicSR Y-channel PSNR (dB) / SSIM on 8-bit images, no border crop", Photos: names}
+		PSNRCap: metrics.PSNRCap, Metric: "BasicSR Y-channel PSNR (dB) / SSIM on 8-bit images, no border crop", Photos: names,
+		Families: families}
 	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: restore.EqualizeAuto,
 		Tile: *tile, Overlap: *overlap}
 	if *tile == 0 {
@@ -166,15 +227,26 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %dx%d is too small for SSIM (11x11 window)", name, clean.W, clean.H)
 		}
 		cleanLuma := meanLuma(clean)
-		runs := tasks
-		if *cleanCheck {
-			runs = append(slices.Clip(tasks), cleanTask)
+		type job struct {
+			family string
+			task   degrade.Task
 		}
-		for _, task := range runs {
+		var runs []job
+		for _, fam := range families {
+			for _, task := range tasks {
+				runs = append(runs, job{fam, task})
+			}
+		}
+		if *cleanCheck {
+			runs = append(runs, job{"", cleanTask})
+		}
+		for _, jb := range runs {
+			task := jb.task
 			t0 := time.Now()
 			deg := clean
+			recipe := ""
 			if task != cleanTask {
-				if deg, _, err = degrade.Apply(clean, task, evalSeed(*seed, i)); err != nil {
+				if deg, recipe, err = degradeWith(jb.family, clean, task, evalSeed(*seed, i)); err != nil {
 					return err
 				}
 				quantize8(deg) // the degraded photo as a file would hold it
@@ -183,7 +255,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", name, task, err)
 			}
-			s := evalScore{Photo: name, Task: string(task)}
+			s := evalScore{Photo: name, Task: string(task), Recipes: jb.family, Recipe: recipe}
 			eq := restore.ShouldEqualize(deg)
 			s.Equalized = &eq
 			if s.PSNRIn, err = metrics.PSNR(deg, clean); err != nil {
@@ -197,20 +269,32 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			s.LumaShift = meanLuma(out) - cleanLuma
 			s.Seconds = round3(time.Since(t0).Seconds())
 			rep.PerPhoto = append(rep.PerPhoto, s)
-			if *sheetPath != "" && name == *sheetPhoto && task != cleanTask {
-				sheet.add(string(task), clean, deg, out, s.PSNRIn, s.PSNROut)
+			if *sheetPath != "" && name == *sheetPhoto && task != cleanTask && jb.family == sheetFamily {
+				label := string(task)
+				if jb.family == familyHeldOut {
+					label += " (held-out)"
+				}
+				sheet.add(label, clean, deg, out, s.PSNRIn, s.PSNROut)
 			}
 			if !*quiet {
-				fmt.Fprintf(stderr, "eval %d/%d %-22s %-8s PSNR %6.2f -> %6.2f  SSIM %.4f -> %.4f  (%.1fs)\n",
-					i+1, len(names), name, task, s.PSNRIn, s.PSNROut, s.SSIMIn, s.SSIMOut, s.Seconds)
+				fam := jb.family
+				if fam == "" {
+					fam = "-"
+				}
+				fmt.Fprintf(stderr, "eval %d/%d %-22s %-7s %-8s PSNR %6.2f -> %6.2f  SSIM %.4f -> %.4f  (%.1fs)\n",
+					i+1, len(names), name, fam, task, s.PSNRIn, s.PSNROut, s.SSIMIn, s.SSIMOut, s.Seconds)
 			}
 			if *saveDir != "" {
 				base := strings.TrimSuffix(name, filepath.Ext(name))
+				tag := string(task)
+				if jb.family == familyHeldOut {
+					tag = "heldout-" + tag
+				}
 				for _, f := range []struct {
 					suffix string
 					img    *imageio.Image
-				}{{"clean", clean}, {string(task) + "-in", deg}, {string(task) + "-out", out}} {
-					if (f.suffix == "clean" && task != runs[0]) || f.img == deg && task == cleanTask {
+				}{{"clean", clean}, {tag + "-in", deg}, {tag + "-out", out}} {
+					if (f.suffix == "clean" && jb != runs[0]) || f.img == deg && task == cleanTask {
 						continue // one copy of the clean photo
 					}
 					if err := writePNG(filepath.Join(*saveDir, base+"-"+f.suffix+".png"), f.img); err != nil {
@@ -226,9 +310,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	rep.Tasks, rep.Average = summarize(rep.PerPhoto, tasks)
+	for _, fam := range families {
+		rows, avg := summarize(rep.PerPhoto, tasks, fam)
+		if fam == familyTrain {
+			rep.Tasks, rep.Average = rows, &avg
+		} else {
+			rep.HeldOut = &evalTable{Tasks: rows, Average: avg}
+		}
+	}
 	if *cleanCheck {
-		c, _ := summarize(rep.PerPhoto, []degrade.Task{cleanTask})
+		c, _ := summarize(rep.PerPhoto, []degrade.Task{cleanTask}, "")
 		rep.Clean = &c[0]
 	}
 
@@ -239,26 +330,35 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "model   %s (%s, %d steps, noise scale %g, seed %d, equalize auto)\n", rep.Model, rep.ModelName, rep.Steps, rep.Noise, rep.Seed)
 	fmt.Fprintf(stdout, "photos  %d from %s (long side <= %d), %s\n", len(names), *photosDir, *maxSide, rep.Metric)
-	fmt.Fprintf(stdout, "        PSNR capped at %g dB per image (identical images)\n\n", metrics.PSNRCap)
-	fmt.Fprintf(stdout, "%-9s %4s  %8s %8s %7s  %7s %7s %8s  %6s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "gain", "luma")
-	for _, s := range append(rep.Tasks, rep.Average) {
-		fmt.Fprintf(stdout, "%-9s %4d  %8.2f %8.2f %+7.2f  %7.4f %7.4f %+8.4f  %+6.1f\n", s.Task, s.N, s.PSNRIn, s.PSNROut, s.PSNRGain, s.SSIMIn, s.SSIMOut, s.SSIMGain, s.LumaShift)
+	fmt.Fprintf(stdout, "        PSNR capped at %g dB per image (identical images)\n", metrics.PSNRCap)
+	table := func(title string, rows []evalScore) {
+		fmt.Fprintf(stdout, "\n%s\n", title)
+		fmt.Fprintf(stdout, "%-9s %4s  %8s %8s %7s  %7s %7s %8s  %6s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "gain", "luma")
+		for _, s := range rows {
+			fmt.Fprintf(stdout, "%-9s %4d  %8.2f %8.2f %+7.2f  %7.4f %7.4f %+8.4f  %+6.1f\n", s.Task, s.N, s.PSNRIn, s.PSNROut, s.PSNRGain, s.SSIMIn, s.SSIMOut, s.SSIMGain, s.LumaShift)
+		}
+	}
+	if rep.Average != nil {
+		table("training recipes (tools/internal/degrade)", append(slices.Clip(rep.Tasks), *rep.Average))
+	}
+	if rep.HeldOut != nil {
+		table("held-out recipes (tools/internal/heldout, never trained on)", append(slices.Clip(rep.HeldOut.Tasks), rep.HeldOut.Average))
 	}
 	if c := rep.Clean; c != nil {
-		fmt.Fprintf(stdout, "%-9s %4d  %8s %8.2f %7s  %7s %7.4f %8s  %+6.1f  (undegraded photos; not in the average)\n", c.Task, c.N, "-", c.PSNROut, "", "-", c.SSIMOut, "", c.LumaShift)
+		fmt.Fprintf(stdout, "\n%-9s %4d  %8s %8.2f %7s  %7s %7.4f %8s  %+6.1f  (undegraded photos; not in the average)\n", c.Task, c.N, "-", c.PSNROut, "", "-", c.SSIMOut, "", c.LumaShift)
 	}
 	fmt.Fprintf(stdout, "luma: mean luma of the output minus the clean photo's, in 8-bit levels\n")
 	fmt.Fprintf(stdout, "\n%d restorations in %s\n", len(rep.PerPhoto), time.Duration(rep.Seconds*float64(time.Second)).Round(100*time.Millisecond))
 	return nil
 }
 
-// summarize averages the per-photo scores per task (in the order given) and
-// over every (photo, task) pair.
-func summarize(per []evalScore, tasks []degrade.Task) ([]evalScore, evalScore) {
+// summarize averages one family's per-photo scores per task (in the order
+// given) and over every (photo, task) pair of that family.
+func summarize(per []evalScore, tasks []degrade.Task, family string) ([]evalScore, evalScore) {
 	mean := func(name string, keep func(evalScore) bool) evalScore {
-		out := evalScore{Task: name}
+		out := evalScore{Task: name, Recipes: family}
 		for _, s := range per {
-			if keep(s) {
+			if s.Recipes == family && keep(s) {
 				out.N++
 				out.PSNRIn += s.PSNRIn
 				out.PSNROut += s.PSNROut

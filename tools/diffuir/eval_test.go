@@ -69,7 +69,8 @@ func TestEvalText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"haze ", "lowlight ", "rain ", "snow ", "blur ", "average ", "PSNR in", "10 restorations"} {
+	for _, want := range []string{"haze ", "lowlight ", "rain ", "snow ", "blur ", "average ", "PSNR in", "training recipes",
+		"held-out recipes", "20 restorations"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -80,8 +81,15 @@ func TestEvalText(t *testing.T) {
 			n++
 		}
 	}
-	if n != 10 {
-		t.Errorf("%d progress lines, want 10:\n%s", n, errs)
+	if n != 20 {
+		t.Errorf("%d progress lines, want 20:\n%s", n, errs)
+	}
+	// one family alone
+	code, out, _ = evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--recipes", "heldout",
+		"--quiet", "--tasks", "blur")
+	if code != 0 || strings.Contains(out, "training recipes") || !strings.Contains(out, "held-out recipes") ||
+		!strings.Contains(out, "2 restorations") {
+		t.Errorf("--recipes heldout: exit %d\n%s", code, out)
 	}
 }
 
@@ -102,10 +110,21 @@ func TestEvalJSON(t *testing.T) {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
 	if rep.Steps != 1 || rep.Seed != 7 || len(rep.Photos) != 2 || len(rep.Tasks) != 2 || rep.Tasks[0].Task != "rain" ||
-		len(rep.PerPhoto) != 4 || rep.Average.N != 4 || rep.Tasks[1].N != 2 {
+		len(rep.PerPhoto) != 8 || rep.Average == nil || rep.Average.N != 4 || rep.Tasks[1].N != 2 || rep.HeldOut == nil ||
+		rep.HeldOut.Average.N != 4 || len(rep.HeldOut.Tasks) != 2 || rep.HeldOut.Tasks[1].Task != "haze" ||
+		strings.Join(rep.Families, ",") != "train,heldout" {
 		t.Fatalf("report: %+v", rep)
 	}
-	for _, s := range append(rep.PerPhoto, rep.Average) {
+	// the two families degrade differently, so their inputs score differently
+	if rep.HeldOut.Average.PSNRIn == rep.Average.PSNRIn {
+		t.Errorf("held-out inputs score like the training ones: %+v", rep.HeldOut.Average)
+	}
+	for _, s := range rep.PerPhoto {
+		if (s.Recipes == "heldout") != (s.Recipe != "") {
+			t.Errorf("row %+v: only held-out rows name their recipe", s)
+		}
+	}
+	for _, s := range append(rep.PerPhoto, *rep.Average, rep.HeldOut.Average) {
 		for _, v := range []float64{s.PSNRIn, s.PSNROut, s.SSIMIn, s.SSIMOut} {
 			if math.IsNaN(v) || v <= -1 || v > 100 {
 				t.Errorf("score out of range: %+v", s)
@@ -118,11 +137,12 @@ func TestEvalJSON(t *testing.T) {
 	// Repeatable: same seed, same numbers.
 	code, out2, _ := evalCLI(args...)
 	var rep2 evalReport
-	if code != 0 || json.Unmarshal([]byte(out2), &rep2) != nil || !sameScores(rep2.Average, rep.Average) {
+	if code != 0 || json.Unmarshal([]byte(out2), &rep2) != nil || !sameScores(*rep2.Average, *rep.Average) ||
+		!sameScores(rep2.HeldOut.Average, rep.HeldOut.Average) {
 		t.Errorf("second run differs: %+v vs %+v", rep2.Average, rep.Average)
 	}
 	// --save wrote clean, degraded and restored images (b.png downscaled to 40x16).
-	for _, f := range []string{"a-clean.png", "a-rain-in.png", "a-haze-out.png", "b-rain-out.png"} {
+	for _, f := range []string{"a-clean.png", "a-rain-in.png", "a-haze-out.png", "b-rain-out.png", "a-heldout-rain-in.png", "b-heldout-haze-out.png"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -151,7 +171,7 @@ func TestEvalErrors(t *testing.T) {
 	// The default pack is used when present.
 	defaultPackCandidates = func() []string { return []string{"/nonexistent/x.duir", pack} }
 	code, out, errs := evalCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "24", "--tasks", "blur", "--limit", "1")
-	if code != 0 || !strings.Contains(out, pack) || !strings.Contains(out, "1 restorations") {
+	if code != 0 || !strings.Contains(out, pack) || !strings.Contains(out, "2 restorations") {
 		t.Errorf("default pack: exit %d\n%s%s", code, out, errs)
 	}
 	for _, c := range []struct {
@@ -161,6 +181,7 @@ func TestEvalErrors(t *testing.T) {
 	}{
 		{[]string{"eval"}, 2, "usage"},
 		{[]string{"eval", "--photos", photos, "--tasks", "fog"}, 2, "unknown task"},
+		{[]string{"eval", "--photos", photos, "--recipes", "train,fog"}, 2, "unknown family"},
 		{[]string{"eval", "--photos", t.TempDir(), "--model", pack}, 1, "no images"},
 		{[]string{"eval", "--photos", photos, "--model", pack, "--max-side", "8"}, 1, "too small for SSIM"},
 		{[]string{"eval", "--photos", photos, "--model", pack, "--tile", "-1"}, 2, "must not be negative"},
@@ -226,7 +247,7 @@ func TestEvalClean(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, out)
 	}
-	if rep.Clean == nil || rep.Clean.N != 2 || rep.Average.N != 2 || len(rep.Tasks) != 1 || len(rep.PerPhoto) != 4 {
+	if rep.Clean == nil || rep.Clean.N != 2 || rep.Average.N != 2 || len(rep.Tasks) != 1 || len(rep.PerPhoto) != 6 {
 		t.Fatalf("report: %+v", rep)
 	}
 	var sum float64
@@ -253,7 +274,7 @@ func TestEvalClean(t *testing.T) {
 	}
 	code, text, _ := evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40",
 		"--tasks", "blur", "--clean", "--quiet")
-	if code != 0 || !strings.Contains(text, "not in the average") || !strings.Contains(text, "4 restorations") {
+	if code != 0 || !strings.Contains(text, "not in the average") || !strings.Contains(text, "6 restorations") {
 		t.Errorf("text: exit %d\n%s", code, text)
 	}
 }
@@ -285,7 +306,7 @@ func TestEvalTile(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
 			t.Fatalf("%v: exit %d\n%s%s", extra, code, out, errs)
 		}
-		return rep.Average
+		return *rep.Average
 	}
 	whole, def, tiled := score("--tile", "0"), score(), score("--tile", "24", "--overlap", "8")
 	if !sameScores(whole, def) {
