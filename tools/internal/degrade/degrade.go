@@ -91,53 +91,82 @@ type Range struct {
 	Doc      string
 }
 
+// extraRanges are the finishing touches every task may get (see extras).
+var extraRanges = []Range{
+	{"x_noise", 0, 0.02, "extra Gaussian noise std (p 0.3; 0: none), log-uniform 0.002-0.02"},
+	{"x_gray_noise", 0, 1, "1: that noise is the same in the three channels (p 0.4)"},
+	{"x_resize", 0, 0.9, "down-and-up resize factor (p 0.3; 0: none), uniform 0.5-0.9, area down"},
+	{"x_resize_up", 0, 1, "resize back up: 0 bilinear, 1 bicubic (Catmull-Rom)"},
+	{"x_jpeg", 0, 95, "JPEG quality (p 0.4; 0: none), uniform 35-95"},
+}
+
 var ranges = map[Task][]Range{
 	Haze: {
-		{"beta", 0.5, 2.5, "scattering coefficient β, uniform"},
-		{"airlight", 0.7, 1.0, "airlight A, uniform"},
-		{"tint", -0.03, 0.03, "airlight tint: R = A·(1−tint), B = A·(1+tint), each capped at 1; uniform"},
-		{"vertical", 0.4, 0.85, "weight of the vertical gradient in the depth proxy (rest: value noise)"},
-		{"depth_min", 0.2, 0.4, "nearest depth of the proxy (depth spans [depth_min, 1])"},
+		{"proxy", 0, 3, "depth proxy: 0 vertical gradient + value noise (p 0.4), 1 tilted plane (0.25), 2 fractal value noise (0.2), 3 radial (0.15)"},
+		{"beta", 0.4, 3.0, "scattering coefficient β, uniform"},
+		{"airlight", 0.6, 1.0, "airlight level A (green), uniform"},
+		{"tint_r", -0.06, 0.06, "airlight tint: red ×(1+tint_r), uniform"},
+		{"tint_b", -0.06, 0.06, "airlight tint: blue ×(1+tint_b), uniform"},
+		{"ramp", -0.15, 0.15, "non-uniform airlight: ×(1 + ramp·p), p from −0.5 to 0.5 along a random direction"},
+		{"vertical", 0.4, 0.85, "proxy 0: weight of the vertical gradient (rest: value noise)"},
+		{"plane_angle", 0, 360, "proxy 1: direction in which the plane recedes, degrees"},
+		{"depth_min", 0.1, 0.4, "nearest depth (the proxy spans [depth_min, 1])"},
 		{"mean_t", 0, 1, "resulting mean transmission (derived)"},
 	},
 	LowLight: {
-		{"exposure", 0.05, 0.4, "exposure scale in linear light, log-uniform"},
-		{"gamma", 1.5, 3, "gamma applied in linear light, uniform"},
-		{"shot", 1e-4, 2e-3, "shot-noise gain a (noise variance a·L' + b²), log-uniform"},
-		{"read", 1e-4, 1e-3, "read-noise std b in linear units, log-uniform"},
+		{"exposure", 0.03, 0.45, "exposure scale in linear light, log-uniform"},
+		{"gamma", 1.0, 3.0, "gamma applied in linear light, uniform"},
+		{"shot", 5e-5, 4e-3, "shot-noise gain a (noise variance a·L' + b²), log-uniform"},
+		{"read", 1e-4, 2e-3, "read-noise std b in linear units, log-uniform"},
+		{"wb_r", 0.8, 1.2, "colour shift: red gain in linear light, uniform"},
+		{"wb_b", 0.8, 1.2, "colour shift: blue gain in linear light, uniform"},
+		{"desaturate", 0, 0.5, "saturation loss (p 0.3; else 0)"},
+		{"luma_noise", 0, 1, "1: the same noise in all three channels (p 0.3)"},
 	},
 	Rain: {
 		{"scale", 0.5, 2, "pixel-size factor: long side / 512, clamped"},
-		{"layers", 1, 3, "number of streak layers"},
-		{"angle", -30, 30, "streak angle from vertical in degrees, uniform (each layer ±5 more)"},
-		{"density", 5e-4, 1.2e-2, "drops per pixel of the densest layer (at scale 1), log-uniform"},
-		{"length", 10, 40, "streak length of the longest layer in pixels, uniform"},
-		{"brightness", 0.3, 0.85, "peak streak intensity of the brightest layer, uniform"},
-		{"width", 1, 2.5, "streak width of the nearest layer in pixels (farther layers: 1, softened), uniform"},
+		{"layers", 1, 4, "number of streak layers"},
+		{"angle", -40, 40, "streak angle from vertical in degrees, uniform (each layer ±6 more)"},
+		{"density", 3e-4, 1.5e-2, "drops per pixel of the densest layer (at scale 1), log-uniform"},
+		{"length", 6, 50, "streak length of the nearest layer in pixels, uniform (farther: ×0.3-0.8)"},
+		{"brightness", 0.2, 0.9, "peak streak intensity of the nearest layer, uniform (farther: ×0.4-0.8)"},
+		{"width", 1, 3, "streak width of the nearest layer in pixels, uniform (farther: 1 to 0.6×, softened)"},
+		{"blend", 0, 2, "0 screen, 1 add, 2 over a grey-white rain colour (0.75-1)"},
+		{"veil", 0, 0.25, "rain veil: share of airlight mixed in (p 0.5; else 0)"},
+		{"veil_a", 0.7, 0.95, "airlight of the veil"},
+		{"drops", 0, 22, "lens drops (p 0.3): blurred, lifted discs of radius 4-20 px"},
 	},
 	Snow: {
 		{"scale", 0.5, 2, "pixel-size factor: long side / 512, clamped"},
-		{"density", 2e-4, 3e-3, "flakes per pixel (at scale 1), log-uniform"},
+		{"density", 1.5e-4, 4e-3, "flakes per pixel (at scale 1), log-uniform"},
 		{"large_frac", 0.05, 0.3, "fraction of large flakes (radius 3-6 px); small (0.6-1.5) and medium (1.5-3) share the rest 2:1"},
-		{"motion", 0, 12, "motion-blur length of the flake layer in pixels: 0 with probability 0.5, else uniform 3-12"},
+		{"bokeh_frac", 0, 0.08, "fraction of out-of-focus flakes (radius 6-14 px, opacity 0.15-0.5, soft; p 0.4, else 0)"},
+		{"specks", 0, 1.5e-2, "far specks per pixel (radius 0.3-0.7 px, p 0.5, else 0), log-uniform from 1e-3"},
+		{"motion", 0, 20, "motion streak of the near flakes in pixels: 0 with probability 0.5, else uniform 3-20"},
 		{"angle", -60, 60, "motion direction from vertical in degrees, uniform"},
-		{"veil_t", 0.75, 0.95, "transmission of the uniform haze veil, uniform"},
-		{"veil_a", 0.8, 1.0, "airlight of the veil, uniform"},
-		{"flake_level", 0.85, 1.0, "flake brightness, uniform"},
+		{"veil_t", 0.65, 1.0, "transmission of the uniform haze veil, uniform"},
+		{"veil_a", 0.75, 1.0, "airlight of the veil, uniform"},
+		{"flake_level", 0.8, 1.0, "flake brightness, uniform"},
 	},
 	Blur: {
 		{"scale", 0.5, 2, "pixel-size factor: long side / 512, clamped"},
-		{"defocus", 0, 1, "kernel kind: 0 = random-walk motion (p 0.6), 1 = defocus disc (p 0.4)"},
-		{"extent", 7, 25, "motion: trajectory extent in pixels, uniform"},
-		{"radius", 1.5, 5, "defocus: disc radius in pixels, uniform"},
-		{"noise", 0.002, 0.01, "Gaussian noise std in [0,1] units, uniform"},
+		{"kind", 0, 3, "0 random-walk camera shake (p 0.35), 1 linear motion (0.25), 2 defocus disc (0.2), 3 Gaussian (0.2)"},
+		{"extent", 5, 28, "shake: trajectory extent in pixels, uniform"},
+		{"length", 3, 30, "linear: length in pixels, uniform"},
+		{"angle", -90, 90, "linear: direction in degrees, uniform"},
+		{"radius", 1, 6, "defocus: disc radius in pixels, uniform"},
+		{"sigma", 0.6, 3.5, "Gaussian: std in pixels, uniform"},
+		{"noise", 0.001, 0.01, "Gaussian noise std in [0,1] units, uniform"},
 	},
 }
 
 // Ranges lists the parameters of task t and the intervals they are drawn
-// from (nil for an unknown task).
+// from, the extras every task may get last (nil for an unknown task).
 func Ranges(t Task) []Range {
-	return append([]Range(nil), ranges[t]...)
+	if ranges[t] == nil {
+		return nil
+	}
+	return append(append([]Range(nil), ranges[t]...), extraRanges...)
 }
 
 // Apply degrades img with task t, deterministically in seed. img is not
@@ -161,7 +190,7 @@ func Apply(img *imageio.Image, t Task, seed uint64) (*imageio.Image, Params, err
 	case Haze:
 		haze(out, f, r, p.Values)
 	case LowLight:
-		lowLight(out, r, p.Values)
+		lowLight(out, f, r, p.Values)
 	case Rain:
 		rain(out, f, r, p.Values)
 	case Snow:
@@ -169,6 +198,10 @@ func Apply(img *imageio.Image, t Task, seed uint64) (*imageio.Image, Params, err
 	case Blur:
 		blur(out, f, r, p.Values)
 	}
+	for i, v := range out.RGB {
+		out.RGB[i] = clamp01(v)
+	}
+	extras(out, f, r, p.Values)
 	for i, v := range out.RGB {
 		out.RGB[i] = clamp01(v)
 	}

@@ -226,6 +226,53 @@ func TestExpectedDirections(t *testing.T) {
 	}
 }
 
+// Every renderer of a task and every extra is used, and the extras leave
+// the photo's size alone.
+func TestRenderersAndExtrasReached(t *testing.T) {
+	img := testPhoto(72, 56)
+	kinds := map[Task]string{Haze: "proxy", Rain: "blend", Blur: "kind"}
+	want := map[Task]int{Haze: 4, Rain: 3, Blur: 4}
+	for _, task := range Tasks {
+		seen := map[float64]bool{}
+		extra := map[string]bool{}
+		for seed := uint64(0); seed < 60; seed++ {
+			out, p, err := Apply(img, task, seed)
+			if err != nil || out.W != img.W || out.H != img.H {
+				t.Fatalf("%s: %v %dx%d", task, err, out.W, out.H)
+			}
+			if k, ok := kinds[task]; ok {
+				seen[p.Values[k]] = true
+			}
+			for _, x := range []string{"x_noise", "x_resize", "x_jpeg"} {
+				if p.Values[x] > 0 {
+					extra[x] = true
+				}
+			}
+		}
+		if len(seen) != want[task] && kinds[task] != "" {
+			t.Errorf("%s: renderers %v, want %d", task, seen, want[task])
+		}
+		if len(extra) != 3 {
+			t.Errorf("%s: extras used %v, want all three", task, extra)
+		}
+	}
+}
+
+func TestExtrasKeepConstants(t *testing.T) {
+	img := &imageio.Image{W: 40, H: 30, Depth: 8, RGB: make([]float32, 3*40*30)}
+	for i := range img.RGB {
+		img.RGB[i] = 0.5
+	}
+	resizeDownUp(img, 0.6, true)
+	jpegRoundTrip(img, 50)
+	gaussBlur(img.RGB[:1200], 40, 30, 2)
+	for i, v := range img.RGB {
+		if math.Abs(float64(v)-0.5) > 1.5/255 {
+			t.Fatalf("value %d: %v", i, v)
+		}
+	}
+}
+
 func TestShakeKernel(t *testing.T) {
 	for seed := uint64(0); seed < 20; seed++ {
 		taps := shakeKernel(newRNG(seed, 9), 15)

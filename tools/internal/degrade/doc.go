@@ -16,22 +16,30 @@
 // clamped to [0.5, 2]), so a degradation looks alike at the resolutions used
 // for training patches and for evaluation.
 //
-// The recipes (see /work/shared/docs/training-data.md):
+// Several independent renderers per task, over wide ranges, so a model
+// trained on them meets more than one look of each degradation (in the
+// spirit of BSRGAN and Real-ESRGAN's randomized pipelines):
 //
-//   - haze: atmospheric scattering I = J·t + A·(1−t), t = exp(−β·d), with a
-//     smooth depth proxy d (vertical gradient mixed with low-frequency value
-//     noise), airlight A and scattering β drawn per image;
-//   - lowlight: in linear light (sRGB transfer curve), L' = e·L^γ with
-//     exposure e and gamma γ, plus signal-dependent sensor noise (the
-//     Gaussian approximation of Poisson-Gaussian noise, variance a·L' + b²),
-//     back to sRGB;
-//   - rain: one to three layers of sparse drops drawn as tapered
-//     anti-aliased streaks along a near-vertical angle, screen-blended;
-//   - snow: a slight uniform haze veil, then soft discs of three size classes,
-//     the flake layer motion-blurred along a random direction, alpha-blended
-//     towards white;
-//   - blur: a random-walk camera-shake kernel or a defocus disc, plus mild
-//     Gaussian noise.
+//   - haze: atmospheric scattering I = J·t + A·(1−t), t = exp(−β·d), with one
+//     of four depth proxies (vertical gradient with value noise, a plane
+//     receding in a random direction, fractal value noise, a radial field)
+//     and an airlight tinted per channel and varying along a ramp;
+//   - lowlight: in linear light (sRGB transfer curve), L' = e·g_c·L^γ with
+//     exposure e, gamma γ and white-balance gains g_c (colour shift), at
+//     times desaturated, plus Poisson-Gaussian sensor noise (Gaussian
+//     approximation, variance a·L' + b²), per channel or the same in all;
+//   - rain: one to four layers of tapered anti-aliased streaks (angle, length,
+//     width, density and opacity per layer), blended by screen, addition or
+//     over a rain colour, at times a rain veil and lens drops;
+//   - snow: a uniform veil, then flakes from specks to large out-of-focus
+//     discs, the near ones optionally motion-streaked, blended towards white;
+//   - blur: a random-walk camera shake, a linear motion at any angle, a
+//     defocus disc or a Gaussian, plus mild noise;
+//
+// then, at random and in a random order, mild sensor noise, a down-and-up
+// resize and JPEG compression (see extras). Evaluation also uses a second,
+// separately written family of recipes that training never sees:
+// tools/internal/heldout.
 //
 // All filters cost O(pixels × kernel extent) or less: blurs are separable
 // running sums, the defocus disc is a sum of row spans over prefix sums and

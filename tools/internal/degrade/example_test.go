@@ -22,9 +22,9 @@ func ExampleApply() {
 		fmt.Printf("%-8s %dx%d, %d parameters drawn\n", p.Task, out.W, out.H, len(p.Values))
 	}
 	// Output:
-	// haze     64x48, 6 parameters drawn
-	// lowlight 64x48, 4 parameters drawn
-	// rain     64x48, 7 parameters drawn
-	// snow     64x48, 8 parameters drawn
-	// blur     64x48, 4 parameters drawn
+	// haze     64x48, 14 parameters drawn
+	// lowlight 64x48, 13 parameters drawn
+	// rain     64x48, 16 parameters drawn
+	// snow     64x48, 15 parameters drawn
+	// blur     64x48, 10 parameters drawn
 }
