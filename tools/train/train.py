@@ -418,6 +418,15 @@ def load_state(path):
         return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def float_group_norms(net):
+    """PyTorch 1.13's CPU autocast runs convolutions in bfloat16 but has no
+    rule for group_norm, which then refuses a bfloat16 input with float32
+    weights; CUDA autocast runs group_norm in float32. Casting the input to
+    float32 gives the CPU what CUDA does. Returns the hook handles."""
+    return [m.register_forward_pre_hook(lambda _m, inp: (inp[0].float(),) + tuple(inp[1:]))
+            for m in net.modules() if isinstance(m, torch.nn.GroupNorm)]
+
+
 def init_weights(path, unet, ema):
     """Loads a pack's or a checkpoint's (EMA) weights into the network and its
     EMA. A pack holds the convolutions with weight standardization already
@@ -481,7 +490,8 @@ def parse_args(argv=None):
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
-    ap.add_argument("--amp", default="none", choices=["none", "bf16"], help="autocast precision on CUDA")
+    ap.add_argument("--amp", default="none", choices=["none", "bf16"],
+                    help="autocast precision (CUDA; on the CPU too where it pays: see tools/train/bench_cpu.py)")
     ap.add_argument("--memory-format", default="auto", choices=["auto", "nchw", "nhwc"],
                     help="activation layout; auto times a few steps of each on CUDA and keeps the faster (NCHW on the CPU)")
     ap.add_argument("--norm-eps", type=float, default=1e-5,
@@ -626,7 +636,9 @@ def main(argv=None):
                 "norm_eps": norm_eps,
                 "shard_header": json.dumps({k: v for k, v in shard.header.items() if k != "photos"})}
 
-    amp = device.type == "cuda" and args.amp == "bf16"
+    amp = args.amp == "bf16"
+    if amp and device.type == "cpu":
+        float_group_norms(unet)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
 

@@ -4,6 +4,9 @@
 // inputs' scores, and the seconds per image from maxim-times.json.
 //
 //	go run ./tools/peer/maxim/score --dir DIR [--family heldout] [--json]
+//
+// Where the eval also saved its own restorations (NAME-[FAMILY-]TASK-out.png),
+// they are scored on the same images in the last columns.
 package main
 
 import (
@@ -28,6 +31,12 @@ type row struct {
 	SSIMIn   float64 `json:"ssim_in"`
 	SSIMOut  float64 `json:"ssim_out"`
 	Seconds  float64 `json:"seconds_per_image"`
+	// Ours: the restorations 'diffuir eval --save' wrote beside the inputs
+	// (NAME-[FAMILY-]TASK-out.png), scored on the same images; 0 when absent.
+	OursN       int     `json:"ours_n"`
+	OursPSNROut float64 `json:"ours_psnr_out"`
+	OursGain    float64 `json:"ours_psnr_gain"`
+	OursSSIMOut float64 `json:"ours_ssim_out"`
 }
 
 func load(path string) (*imageio.Image, error) {
@@ -99,6 +108,14 @@ func main() {
 		r.SSIMIn += si
 		r.SSIMOut += so
 		r.Seconds += sec[name+"/"+task]
+		if ours, err := load(filepath.Join(*dir, base+"-out.png")); err == nil {
+			p, _ := metrics.PSNR(ours, clean)
+			ss, _ := metrics.SSIM(ours, clean)
+			r.OursN++
+			r.OursPSNROut += metrics.Capped(p)
+			r.OursGain += metrics.Capped(p) - metrics.Capped(pi)
+			r.OursSSIMOut += ss
+		}
 	}
 	want := []string{"haze", "lowlight", "rain", "snow", "blur"}
 	sort.SliceStable(order, func(a, b int) bool { return idx(want, order[a]) < idx(want, order[b]) })
@@ -108,6 +125,10 @@ func main() {
 		k := float64(r.N)
 		r.PSNRIn, r.PSNROut, r.SSIMIn, r.SSIMOut, r.Seconds = r.PSNRIn/k, r.PSNROut/k, r.SSIMIn/k, r.SSIMOut/k, r.Seconds/k
 		r.PSNRGain = r.PSNROut - r.PSNRIn
+		if r.OursN > 0 {
+			k := float64(r.OursN)
+			r.OursPSNROut, r.OursGain, r.OursSSIMOut = r.OursPSNROut/k, r.OursGain/k, r.OursSSIMOut/k
+		}
 		list = append(list, r)
 	}
 	if *asJSON {
@@ -116,9 +137,13 @@ func main() {
 		_ = e.Encode(list)
 		return
 	}
-	fmt.Printf("%-9s %3s  %8s %8s %7s  %7s %7s  %s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "s/image")
+	fmt.Printf("%-9s %3s  %8s %8s %7s  %7s %7s  %7s  %s\n", "task", "n", "PSNR in", "PSNR out", "gain", "SSIM in", "SSIM out", "s/image", "ours on the same images: n, PSNR out, gain, SSIM out")
 	for _, r := range list {
-		fmt.Printf("%-9s %3d  %8.2f %8.2f %+7.2f  %7.4f %7.4f  %.1f\n", r.Task, r.N, r.PSNRIn, r.PSNROut, r.PSNRGain, r.SSIMIn, r.SSIMOut, r.Seconds)
+		fmt.Printf("%-9s %3d  %8.2f %8.2f %+7.2f  %7.4f %7.4f  %7.1f", r.Task, r.N, r.PSNRIn, r.PSNROut, r.PSNRGain, r.SSIMIn, r.SSIMOut, r.Seconds)
+		if r.OursN > 0 {
+			fmt.Printf("  %d %8.2f %+7.2f %7.4f", r.OursN, r.OursPSNROut, r.OursGain, r.OursSSIMOut)
+		}
+		fmt.Println()
 	}
 }
 
