@@ -33,9 +33,6 @@ if [ -z "${WORKERD:-}" ]; then
 fi
 "$WORKERD" --version
 
-# --- the Worker
-OUT=$tmp/w "$here/build.sh"
-
 # --- fixture site: a page, a hashed wasm, a hashed pack, a directory with and one without an index
 site=$tmp/site
 mkdir -p "$site/models" "$site/docs" "$site/empty"
@@ -49,8 +46,13 @@ head -c 300000 /dev/urandom >"$site/models/tiny.9f86d081884c7d65.duir"
 printf '<p>docs\n' >"$site/docs/index.html"
 printf 'no index here\n' >"$site/empty/readme.txt"
 
+# --- the Worker, with the manifest of the fixture site
+FRAME_ANCESTORS="'self'" SITE=$site OUT=$tmp/w "$here/build.sh"
+
 # Workers static assets, emulated over workerd's disk service: files only (a
-# directory is 404, as with html_handling = "none") and a strong ETag.
+# directory is 404, as with html_handling = "none"), passed through. (No
+# ETag: the front takes the handler's from the manifest, and the Go handler
+# hashes the bytes when a store gives none.)
 cat >"$tmp/w/assets.mjs" <<'JS'
 export default {
   async fetch(req, env) {
@@ -59,10 +61,7 @@ export default {
     if (res.status !== 200 || res.headers.get('content-type') === 'application/json') {
       return new Response('Not Found', { status: 404 });
     }
-    const body = await res.arrayBuffer();
-    const sum = new Uint8Array(await crypto.subtle.digest('SHA-256', body));
-    const etag = '"' + Array.from(sum.slice(0, 16), (b) => b.toString(16).padStart(2, '0')).join('') + '"';
-    return new Response(body, { headers: { 'content-type': 'application/octet-stream', etag } });
+    return new Response(res.body, { headers: { 'content-type': 'application/octet-stream' } });
   },
 };
 JS
@@ -82,6 +81,8 @@ const config :Workerd.Config = (
 
 const worker :Workerd.Worker = (
   modules = [
+    (name = "front.mjs", esModule = embed "front.mjs"),
+    (name = "manifest.mjs", esModule = embed "manifest.mjs"),
     (name = "worker.mjs", esModule = embed "worker.mjs"),
     (name = "runtime.mjs", esModule = embed "runtime.mjs"),
     (name = "wasm_exec.js", esModule = embed "wasm_exec.js"),
@@ -110,11 +111,30 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# workerd's CPU time so far, in ns, over all its threads (schedstat: ns
+# resolution, where /proc/PID/stat counts 10 ms ticks).
+cpu_ns() {
+  local t=0 x f
+  for f in /proc/"$wd_pid"/task/*/schedstat; do read -r x _ <"$f" && t=$((t + x)); done
+  echo "$t"
+}
 # --- checks
 pass=0 fail=0
+# V8 compiles the Go wasm's optimized tier on background threads after
+# startup, for seconds: wait until workerd idles, so that the CPU counted
+# per request below is the request's.
+for _ in $(seq 120); do
+  c0=$(cpu_ns); sleep 0.5; c1=$(cpu_ns)
+  [ $((c1 - c0)) -lt 2000000 ] && break
+done
 # req [curl args...]: fetches into $tmp/body and $tmp/hdr; sets $code.
+# Every request's CPU time in workerd goes to $tmp/cpu (ns, status, args).
 req() {
+  local t0 t1
+  t0=$(cpu_ns)
   code=$(curl -s --path-as-is -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' "$@") || code=000
+  t1=$(cpu_ns)
+  echo "$((t1 - t0)) $code $*" >>"$tmp/cpu"
 }
 hdr() { grep -i "^$1:" "$tmp/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r' || true; }
 ok() { pass=$((pass + 1)); printf 'ok    %s\n' "$1"; }
@@ -198,22 +218,30 @@ for target in "/../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/models/..%2f..%2
   if [ "$code" = 200 ] || grep -q "root:" "$tmp/body"; then bad "traversal $target" "status $code"; else ok "traversal $target ($code)"; fi
 done
 
-# syumai/workers starts one Go instance per request: record what that costs
-# here (workerd's CPU time per request, and the median wall time). The
-# figures include the assets emulation, which hashes every file it serves.
-cost() { # LABEL [curl args...]
-  local label=$1 t0 t1 wall
-  shift
-  t0=$(awk '{print $14 + $15}' "/proc/$wd_pid/stat")
-  wall=$(for _ in $(seq 40); do curl -s -o /dev/null -w '%{time_total}\n' "$@"; done | sort -n | sed -n 20p)
-  t1=$(awk '{print $14 + $15}' "/proc/$wd_pid/stat")
-  awk -v l="$label" -v c=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v w="$wall" \
-    'BEGIN { printf "cost  %-32s %5.1f ms CPU, %5.1f ms wall (median of 40)\n", l, c * 1000 / hz / 40, w * 1000 }'
+# CPU per request: every request above, then the same set three times more
+# (the front answers them all; Go is not started). Cloudflare's free plan
+# allows 10 ms of CPU per request: the median must stay under 5 ms and no
+# request may pass 10 ms. The figures include workerd's HTTP handling and
+# the assets emulation, which Cloudflare does not bill to the Worker.
+allreq() {
+  req "$base/"; req -H "If-None-Match: $etag" "$base/"; req "$base/$wasm"; req -H "Accept-Encoding: br, gzip" --compressed "$base/$wasm"
+  req "$base/$pack"; req -H "Range: bytes=100000-100999" "$base/$pack"; req -H "Range: bytes=400000-" "$base/$pack"; req -I "$base/$pack"
+  req "$base/sw.js"; req "$base/manifest.webmanifest"; req "$base/docs"; req "$base/docs/"; req "$base/empty/"; req "$base/missing.js"
+  req -I "$base/missing.js"; req -X POST "$base/"; req -X DELETE "$base/$pack"; req "$base/../../etc/passwd"; req "$base/models/..%2f..%2fetc%2fpasswd"
 }
-cost "page" "$base/"
-cost "pack 300 KB (body passed through)" "$base/$pack"
-cost "pack range 64 KB (copied by Go)" -H "Range: bytes=0-65535" "$base/$pack"
-cost "page revalidation (304)" -H "If-None-Match: $etag" "$base/"
+for _ in 1 2 3; do allreq; done
+read -r n median max < <(sort -n "$tmp/cpu" | awk '{ v[NR] = $1 } END {
+  printf "%d %.2f %.2f\n", NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1e6, v[NR] / 1e6 }')
+maxreq=$(sort -n "$tmp/cpu" | tail -1 | cut -d' ' -f2-)
+echo "cost  workerd CPU per request over $n requests: median $median ms, max $max ms (the slowest: $maxreq)"
+awk -v m="$median" 'BEGIN { exit !(m < 5) }' && ok "median CPU per request $median ms < 5 ms" || bad "CPU per request" "median $median ms, want < 5 ms"
+awk -v m="$max" 'BEGIN { exit !(m < 10) }' && ok "no request over 10 ms of CPU (max $max ms)" || bad "CPU per request" "max $max ms ($maxreq), want < 10 ms"
+# What the Go handler costs when it does run (a two-part range, which the
+# front leaves to it): reported, not part of the figures above.
+: >"$tmp/cpu"
+for _ in 1 2 3 4 5; do req -H "Range: bytes=0-9,20-29" "$base/$pack"; done
+expect "two-part range (Go handler)" 206
+echo "cost  Go handler (instance started per request): $(sort -n "$tmp/cpu" | awk '{ printf "%.1f ", $1 / 1e6 }')ms CPU for 5 two-part range requests"
 
 if grep -qi "error" "$tmp/workerd.log"; then bad "workerd log" "$(grep -i -m1 error "$tmp/workerd.log")"; else ok "workerd log clean"; fi
 echo "$pass passed, $fail failed"
