@@ -68,6 +68,11 @@ async function boot() {
   // script that runs as a module just as well.
   await import(new URL(info.wasmExec, base).href);
   const go = new self.Go();
+  // The CPU backend's SIMD128 kernels (a second module on Go's memory);
+  // the Go build needs their imports even where the browser has no SIMD.
+  const { prepareSimd } = await import('./wasmsimd.js');
+  const simd = await prepareSimd();
+  go.importObject.diffuir_simd = simd.imports;
   const ready = new Promise((resolve) => {
     self.diffuirGoReady = resolve;
   });
@@ -81,6 +86,7 @@ async function boot() {
     if (!res.ok) throw coded('E_WASM_LOAD', `could not download the app's WebAssembly (HTTP ${res.status})`);
     ({ instance } = await WebAssembly.instantiate(await res.arrayBuffer(), go.importObject));
   }
+  simd.attach(instance.exports.mem);
   go.run(instance).then(
     () => dead('E_WORKER_EXITED', 'the app runtime stopped; reload the page'),
     (err) => dead('E_WORKER_EXITED', `the app runtime crashed: ${err && err.message}`),

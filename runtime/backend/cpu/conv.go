@@ -300,6 +300,7 @@ const (
 	convGeneric convImpl = iota
 	convAVX2
 	convAVX512
+	convSIMD128 // WebAssembly SIMD128, in tools/wasmsimd's module (build tag simd128)
 )
 
 // convKernel is the implementation Run uses: the best one the CPU supports
@@ -312,10 +313,13 @@ func (k convImpl) String() string {
 		return "avx2"
 	case convAVX512:
 		return "avx512"
+	case convSIMD128:
+		return "simd128"
 	}
 	return "portable"
 }
 
 // KernelName names the convolution micro-kernel in use: "portable",
-// "avx2" or "avx512" (the latter two with GOEXPERIMENT=simd on amd64).
+// "avx2" or "avx512" (the latter two with GOEXPERIMENT=simd on amd64), or
+// "simd128" (wasm built with the tag simd128, where the host offers it).
 func KernelName() string { return convKernel.String() }

@@ -53,16 +53,8 @@ func (s *statsTask) run(lo, hi int) {
 	cg := g.c / g.groups
 	for gi := lo; gi < hi; gi++ {
 		seg := g.in[gi*cg*g.n : (gi+1)*cg*g.n]
-		var sum float64
-		for _, v := range seg {
-			sum += float64(v)
-		}
-		mean := sum / float64(len(seg))
-		var sq float64
-		for _, v := range seg {
-			d := float64(v) - mean
-			sq += d * d
-		}
+		mean := sum64(seg) / float64(len(seg))
+		sq := sqDev64(seg, mean)
 		g.mean[gi] = float32(mean)
 		g.inv[gi] = float32(1 / math.Sqrt(sq/float64(len(seg))+1e-5))
 	}
@@ -87,16 +79,10 @@ func (g *groupNorm) run(lo, hi int) {
 			siluAffine(dst, src, g.res[ci*g.n:(ci+1)*g.n], a, b)
 		case g.silu:
 			siluAffine(dst, src, nil, a, b)
+		case g.res != nil:
+			affine(dst, src, g.res[ci*g.n:(ci+1)*g.n], a, b)
 		default:
-			for i, v := range src {
-				dst[i] = v*a + b
-			}
-			if g.res != nil {
-				r := g.res[ci*g.n : (ci+1)*g.n]
-				for i := range dst {
-					dst[i] += r[i]
-				}
-			}
+			affine(dst, src, nil, a, b)
 		}
 	}
 }
@@ -116,21 +102,14 @@ func (l *layerNorm) run(lo, hi int) {
 	clear(mean)
 	clear(inv)
 	for ci := 0; ci < l.c; ci++ {
-		row := l.in[ci*n+lo : ci*n+hi]
-		for i, v := range row {
-			mean[i] += v
-		}
+		addInto(mean, l.in[ci*n+lo:ci*n+hi])
 	}
 	rc := 1 / float32(l.c)
 	for i := range mean {
 		mean[i] *= rc
 	}
 	for ci := 0; ci < l.c; ci++ {
-		row := l.in[ci*n+lo : ci*n+hi]
-		for i, v := range row {
-			d := v - mean[i]
-			inv[i] += d * d
-		}
+		sqDevAcc(inv, l.in[ci*n+lo:ci*n+hi], mean)
 	}
 	for i := range inv {
 		inv[i] = float32(1 / math.Sqrt(float64(inv[i]*rc)+l.eps))
@@ -139,14 +118,9 @@ func (l *layerNorm) run(lo, hi int) {
 		gc := l.g[ci]
 		src := l.in[ci*n+lo : ci*n+hi]
 		dst := l.out[ci*n+lo : ci*n+hi]
-		for i, v := range src {
-			dst[i] = (v - mean[i]) * inv[i] * gc
-		}
+		lnApply(dst, src, mean, inv, gc)
 		if l.res != nil {
-			r := l.res[ci*n+lo : ci*n+hi]
-			for i := range dst {
-				dst[i] += r[i]
-			}
+			addInto(dst, l.res[ci*n+lo:ci*n+hi])
 		}
 	}
 }
@@ -182,27 +156,8 @@ func (t *qSoftmax) run(lo, hi int) {
 	a := t.a
 	n, dh := a.n, a.dh
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	var mb, sb [laChunk]float32
 	for h := 0; h < a.heads; h++ {
-		q := a.qkv[h*dh*n : (h+1)*dh*n]
-		for i0 := lo; i0 < hi; i0 += laChunk {
-			i1 := min(i0+laChunk, hi)
-			m, s := mb[:i1-i0], sb[:i1-i0]
-			copy(m, q[i0:i1])
-			for d := 1; d < dh; d++ {
-				maxInto(m, q[d*n+i0:d*n+i1])
-			}
-			clear(s)
-			for d := 0; d < dh; d++ {
-				expSubAcc(q[d*n+i0:d*n+i1], m, s)
-			}
-			for i, v := range s {
-				s[i] = scale / v
-			}
-			for d := 0; d < dh; d++ {
-				mulInto(q[d*n+i0:d*n+i1], s)
-			}
-		}
+		qSoftmaxHead(a.qkv[h*dh*n:(h+1)*dh*n], n, dh, lo, hi, scale)
 	}
 }
 
@@ -215,10 +170,7 @@ func (t *kSoftmax) run(lo, hi int) {
 	for r := lo; r < hi; r++ {
 		row := a.qkv[(hid+r)*n : (hid+r+1)*n]
 		s := expSub(row, maxOf(row))
-		s = 1 / (s * float32(n))
-		for i := range row {
-			row[i] *= s
-		}
+		scaleVec(row, 1/(s*float32(n)))
 	}
 }
 
@@ -240,10 +192,7 @@ func (t *contextTask) run(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			h, d := r/dh, r%dh
 			k := a.qkv[(hid+r)*n+i0 : (hid+r)*n+i1]
-			for e := 0; e < dh; e++ {
-				v := a.qkv[(2*hid+h*dh+e)*n+i0 : (2*hid+h*dh+e)*n+i1]
-				a.ctx[(h*dh+e)*dh+d] += dot(k, v)
-			}
+			dotRows(a.ctx[h*dh*dh+d:], dh, k, a.qkv[(2*hid+h*dh)*n+i0:], n, dh)
 		}
 	}
 }

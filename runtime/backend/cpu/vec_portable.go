@@ -138,3 +138,100 @@ func siluAffineGeneric(dst, src, res []float32, a, b float32) {
 		dst[i] = silu(v*a + b)
 	}
 }
+
+// qSoftmaxHeadGeneric normalises one head's q (dh rows of n pixels) over
+// its dh channels for pixels [lo, hi), times scale. It works on chunks of
+// pixels so that every loop runs along a contiguous row.
+func qSoftmaxHeadGeneric(q []float32, n, dh, lo, hi int, scale float32) {
+	var mb, sb [laChunk]float32
+	for i0 := lo; i0 < hi; i0 += laChunk {
+		i1 := min(i0+laChunk, hi)
+		m, s := mb[:i1-i0], sb[:i1-i0]
+		copy(m, q[i0:i1])
+		for d := 1; d < dh; d++ {
+			maxInto(m, q[d*n+i0:d*n+i1])
+		}
+		clear(s)
+		for d := 0; d < dh; d++ {
+			expSubAcc(q[d*n+i0:d*n+i1], m, s)
+		}
+		for i, v := range s {
+			s[i] = scale / v
+		}
+		for d := 0; d < dh; d++ {
+			mulInto(q[d*n+i0:d*n+i1], s)
+		}
+	}
+}
+
+// scaleVecGeneric sets x[i] *= s.
+func scaleVecGeneric(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+// dotRowsGeneric adds dot(k, v[e*vstride:]) to out[e*ostride] for e < ne.
+func dotRowsGeneric(out []float32, ostride int, k, v []float32, vstride, ne int) {
+	for e := range ne {
+		out[e*ostride] += dot(k, v[e*vstride:e*vstride+len(k)])
+	}
+}
+
+// affineGeneric sets dst[i] = src[i]·a + b (+ res[i] when res is not nil).
+func affineGeneric(dst, src, res []float32, a, b float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = v*a + b
+	}
+	if res != nil {
+		res = res[:len(dst)]
+		for i := range dst {
+			dst[i] += res[i]
+		}
+	}
+}
+
+// sum64Generic returns Σ x[i] in float64.
+func sum64Generic(x []float32) float64 {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	return sum
+}
+
+// sqDev64Generic returns Σ (x[i]-mean)² in float64.
+func sqDev64Generic(x []float32, mean float64) float64 {
+	var sq float64
+	for _, v := range x {
+		d := float64(v) - mean
+		sq += d * d
+	}
+	return sq
+}
+
+// addIntoGeneric sets a[i] += x[i].
+func addIntoGeneric(a, x []float32) {
+	x = x[:len(a)]
+	for i, v := range x {
+		a[i] += v
+	}
+}
+
+// sqDevAccGeneric sets acc[i] += (x[i]-mean[i])².
+func sqDevAccGeneric(acc, x, mean []float32) {
+	x, mean = x[:len(acc)], mean[:len(acc)]
+	for i, v := range x {
+		d := v - mean[i]
+		acc[i] += d * d
+	}
+}
+
+// lnApplyGeneric sets dst[i] = (src[i]-mean[i])·inv[i]·g.
+func lnApplyGeneric(dst, src, mean, inv []float32, g float32) {
+	src, mean, inv = src[:len(dst)], mean[:len(dst)], inv[:len(dst)]
+	for i, v := range src {
+		dst[i] = (v - mean[i]) * inv[i] * g
+	}
+}

@@ -1,0 +1,265 @@
+//go:build simd128
+
+package cpu
+
+// The vector helpers in tools/wasmsimd's module (see conv_simd128_wasm.go
+// for how it is reached). Each kernel takes whole vectors; the Go side
+// checks the bounds, calls it for the longest run it can take and does the
+// few elements left with the portable code. Runs shorter than simdMin go
+// straight to the portable code: an import call costs about as much as a
+// few dozen of its multiply-adds.
+
+//go:wasmimport diffuir_simd dot
+func simdDot(x, y, n uint32) float32
+
+//go:wasmimport diffuir_simd dot4
+func simdDot4(k, v, vstride, ne, n, out, ostride uint32)
+
+//go:wasmimport diffuir_simd gemvt
+func simdGemvT(dst, c, nc, x, stride, n uint32)
+
+//go:wasmimport diffuir_simd expsub
+func simdExpSub(x, n uint32, m float32) float32
+
+//go:wasmimport diffuir_simd expsubacc
+func simdExpSubAcc(x, m, s, n uint32)
+
+//go:wasmimport diffuir_simd maxinto
+func simdMaxInto(m, x, n uint32)
+
+//go:wasmimport diffuir_simd mulinto
+func simdMulInto(x, s, n uint32)
+
+//go:wasmimport diffuir_simd maxof
+func simdMaxOf(x, n uint32) float32
+
+//go:wasmimport diffuir_simd scale
+func simdScale(x, n uint32, s float32)
+
+//go:wasmimport diffuir_simd affine
+func simdAffine(dst, src, res, n uint32, a, b float32, silu uint32)
+
+//go:wasmimport diffuir_simd qsoftmax
+func simdQSoftmax(q, stride, dh, n uint32, scale float32)
+
+const simdMin = 16
+
+// vecs is the longest run of whole vectors of 4 in n elements.
+func vecs(n int) int { return n &^ 3 }
+
+func optAddr(x []float32) uint32 {
+	if x == nil {
+		return 0
+	}
+	return addr(&x[0])
+}
+
+func dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	if simdLevel == 0 || len(x) < simdMin {
+		return dotGeneric(x, y)
+	}
+	n := len(x) &^ 7
+	return simdDot(addr(&x[0]), addr(&y[0]), uint32(n)) + dotGeneric(x[n:], y[n:])
+}
+
+func dotRows(out []float32, ostride int, k, v []float32, vstride, ne int) {
+	n := vecs(len(k))
+	if simdLevel == 0 || n < simdMin || ne%4 != 0 || ne == 0 {
+		dotRowsGeneric(out, ostride, k, v, vstride, ne)
+		return
+	}
+	_ = out[(ne-1)*ostride]
+	_ = v[(ne-1)*vstride+len(k)-1]
+	simdDot4(addr(&k[0]), addr(&v[0]), uint32(vstride*4), uint32(ne), uint32(n), addr(&out[0]), uint32(ostride*4))
+	if n < len(k) {
+		for e := range ne {
+			out[e*ostride] += dotGeneric(k[n:], v[e*vstride+n:e*vstride+len(k)])
+		}
+	}
+}
+
+func gemvT(dst, c, x []float32, stride int) {
+	if len(c) == 0 || len(dst) == 0 {
+		return
+	}
+	if (len(c)-1)*stride+len(dst) > len(x) || stride < 0 {
+		panic("cpu: gemvT outside x")
+	}
+	n := len(dst) &^ 15
+	if simdLevel == 0 || n == 0 {
+		gemvTGeneric(dst, c, x, stride)
+		return
+	}
+	simdGemvT(addr(&dst[0]), addr(&c[0]), uint32(len(c)), addr(&x[0]), uint32(stride*4), uint32(n))
+	if n < len(dst) {
+		gemvTGeneric(dst[n:], c, x[n:], stride)
+	}
+}
+
+func expSub(x []float32, m float32) float32 {
+	n := vecs(len(x))
+	if simdLevel == 0 || n < simdMin {
+		return expSubGeneric(x, m)
+	}
+	return simdExpSub(addr(&x[0]), uint32(n), m) + expSubGeneric(x[n:], m)
+}
+
+func maxInto(m, x []float32) {
+	x = x[:len(m)]
+	n := vecs(len(m))
+	if simdLevel == 0 || n < simdMin {
+		maxIntoGeneric(m, x)
+		return
+	}
+	simdMaxInto(addr(&m[0]), addr(&x[0]), uint32(n))
+	maxIntoGeneric(m[n:], x[n:])
+}
+
+func mulInto(x, s []float32) {
+	s = s[:len(x)]
+	n := vecs(len(x))
+	if simdLevel == 0 || n < simdMin {
+		mulIntoGeneric(x, s)
+		return
+	}
+	simdMulInto(addr(&x[0]), addr(&s[0]), uint32(n))
+	mulIntoGeneric(x[n:], s[n:])
+}
+
+func expSubAcc(x, m, s []float32) {
+	m, s = m[:len(x)], s[:len(x)]
+	n := vecs(len(x))
+	if simdLevel == 0 || n < simdMin {
+		expSubAccGeneric(x, m, s)
+		return
+	}
+	simdExpSubAcc(addr(&x[0]), addr(&m[0]), addr(&s[0]), uint32(n))
+	expSubAccGeneric(x[n:], m[n:], s[n:])
+}
+
+func maxOf(x []float32) float32 {
+	n := vecs(len(x))
+	if simdLevel == 0 || n < simdMin {
+		return maxOfGeneric(x)
+	}
+	m := simdMaxOf(addr(&x[0]), uint32(n))
+	if n < len(x) {
+		m = max(m, maxOfGeneric(x[n:]))
+	}
+	return m
+}
+
+func scaleVec(x []float32, s float32) {
+	n := vecs(len(x))
+	if simdLevel == 0 || n < simdMin {
+		scaleVecGeneric(x, s)
+		return
+	}
+	simdScale(addr(&x[0]), uint32(n), s)
+	scaleVecGeneric(x[n:], s)
+}
+
+func siluAffine(dst, src, res []float32, a, b float32) {
+	affineSIMD(dst, src, res, a, b, true)
+}
+
+func affine(dst, src, res []float32, a, b float32) {
+	affineSIMD(dst, src, res, a, b, false)
+}
+
+func affineSIMD(dst, src, res []float32, a, b float32, silu bool) {
+	src = src[:len(dst)]
+	if res != nil {
+		res = res[:len(dst)]
+	}
+	n := vecs(len(dst))
+	if simdLevel > 0 && n >= simdMin {
+		var s uint32
+		if silu {
+			s = 1
+		}
+		simdAffine(addr(&dst[0]), addr(&src[0]), optAddr(res), uint32(n), a, b, s)
+		dst, src = dst[n:], src[n:]
+		if res != nil {
+			res = res[n:]
+		}
+	}
+	if silu {
+		siluAffineGeneric(dst, src, res, a, b)
+	} else {
+		affineGeneric(dst, src, res, a, b)
+	}
+}
+
+func qSoftmaxHead(q []float32, n, dh, lo, hi int, scale float32) {
+	m := vecs(hi - lo)
+	if simdLevel == 0 || m < simdMin {
+		qSoftmaxHeadGeneric(q, n, dh, lo, hi, scale)
+		return
+	}
+	_ = q[(dh-1)*n+lo+m-1]
+	simdQSoftmax(addr(&q[lo]), uint32(n*4), uint32(dh), uint32(m), scale)
+	qSoftmaxHeadGeneric(q, n, dh, lo+m, hi, scale)
+}
+
+//go:wasmimport diffuir_simd stat64
+func simdStat64(x, n uint32, mean float64, dev uint32) float64
+
+//go:wasmimport diffuir_simd addinto
+func simdAddInto(a, x, n uint32)
+
+//go:wasmimport diffuir_simd sqdevacc
+func simdSqDevAcc(acc, x, mean, n uint32)
+
+//go:wasmimport diffuir_simd lnapply
+func simdLnApply(dst, src, mean, inv, n uint32, g float32)
+
+func sum64(x []float32) float64 {
+	n := vecs(len(x))
+	if simdLevel == 0 || n < simdMin {
+		return sum64Generic(x)
+	}
+	return simdStat64(addr(&x[0]), uint32(n), 0, 0) + sum64Generic(x[n:])
+}
+
+func sqDev64(x []float32, mean float64) float64 {
+	n := vecs(len(x))
+	if simdLevel == 0 || n < simdMin {
+		return sqDev64Generic(x, mean)
+	}
+	return simdStat64(addr(&x[0]), uint32(n), mean, 1) + sqDev64Generic(x[n:], mean)
+}
+
+func addInto(a, x []float32) {
+	x = x[:len(a)]
+	n := vecs(len(a))
+	if simdLevel == 0 || n < simdMin {
+		addIntoGeneric(a, x)
+		return
+	}
+	simdAddInto(addr(&a[0]), addr(&x[0]), uint32(n))
+	addIntoGeneric(a[n:], x[n:])
+}
+
+func sqDevAcc(acc, x, mean []float32) {
+	x, mean = x[:len(acc)], mean[:len(acc)]
+	n := vecs(len(acc))
+	if simdLevel == 0 || n < simdMin {
+		sqDevAccGeneric(acc, x, mean)
+		return
+	}
+	simdSqDevAcc(addr(&acc[0]), addr(&x[0]), addr(&mean[0]), uint32(n))
+	sqDevAccGeneric(acc[n:], x[n:], mean[n:])
+}
+
+func lnApply(dst, src, mean, inv []float32, g float32) {
+	src, mean, inv = src[:len(dst)], mean[:len(dst)], inv[:len(dst)]
+	n := vecs(len(dst))
+	if simdLevel == 0 || n < simdMin {
+		lnApplyGeneric(dst, src, mean, inv, g)
+		return
+	}
+	simdLnApply(addr(&dst[0]), addr(&src[0]), addr(&mean[0]), addr(&inv[0]), uint32(n), g)
+	lnApplyGeneric(dst[n:], src[n:], mean[n:], inv[n:], g)
+}

@@ -1,0 +1,424 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+)
+
+// Value types and the opcodes the kernels use (WebAssembly 2.0 core, SIMD128
+// and the relaxed-SIMD proposal). Only what is emitted is listed.
+const (
+	tI32  = 0x7f
+	tF32  = 0x7d
+	tV128 = 0x7b
+
+	opBlock  = 0x02
+	opLoop   = 0x03
+	opIf     = 0x04
+	opElse   = 0x05
+	opEnd    = 0x0b
+	opBr     = 0x0c
+	opBrIf   = 0x0d
+	opReturn = 0x0f
+	opDrop   = 0x1a
+
+	opLocalGet = 0x20
+	opLocalSet = 0x21
+	opLocalTee = 0x22
+
+	opI32Load  = 0x28
+	opF32Load  = 0x2a
+	opI32Store = 0x36
+	opF32Store = 0x38
+
+	opI32Const = 0x41
+	opF32Const = 0x43
+
+	opI32Eqz = 0x45
+	opI32Eq  = 0x46
+	opI32Ne  = 0x47
+	opI32LtS = 0x48
+	opI32LtU = 0x49
+	opI32GtS = 0x4a
+	opI32GeS = 0x4e
+	opI32GeU = 0x4f
+
+	opI32Add = 0x6a
+	opI32Sub = 0x6b
+	opI32Mul = 0x6c
+	opI32And = 0x71
+	opI32Shl = 0x74
+
+	opF32Add  = 0x92
+	opF32Sub  = 0x93
+	opF32Mul  = 0x94
+	opF32Div  = 0x95
+	opF32Min  = 0x96
+	opF32Max  = 0x97
+	opF32Sqrt = 0x91
+	opF32Neg  = 0x8c
+
+	simdPrefix = 0xfd
+	// SIMD128 opcodes (after the 0xfd prefix, LEB128 encoded).
+	v128Load       = 0x00
+	v128Load32Splt = 0x09
+	v128Store      = 0x0b
+	v128Const      = 0x0c
+	f32x4Splat     = 0x13
+	f32x4ExtractLn = 0x1f
+	f32x4Add       = 0xe4
+	f32x4Sub       = 0xe5
+	f32x4Mul       = 0xe6
+	f32x4Div       = 0xe7
+	f32x4Min       = 0xe8
+	f32x4Max       = 0xe9
+	f32x4RelMadd   = 0x105 // relaxed SIMD: a*b+c, fused or not as the CPU does it
+)
+
+func uleb(b *bytes.Buffer, v uint64) {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v != 0 {
+			c |= 0x80
+		}
+		b.WriteByte(c)
+		if v == 0 {
+			return
+		}
+	}
+}
+
+func sleb(b *bytes.Buffer, v int64) {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		done := (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0)
+		if !done {
+			c |= 0x80
+		}
+		b.WriteByte(c)
+		if done {
+			return
+		}
+	}
+}
+
+// fn is one function body under construction. Locals are numbered after
+// the parameters; each helper appends one instruction.
+type fn struct {
+	name    string
+	params  []byte
+	results []byte
+	locals  []byte
+	code    bytes.Buffer
+	depth   int // open blocks, to check that the body is balanced
+}
+
+func newFn(name string, params, results []byte) *fn {
+	return &fn{name: name, params: params, results: results}
+}
+
+// local adds a local of type t and returns its index.
+func (f *fn) local(t byte) uint32 {
+	f.locals = append(f.locals, t)
+	return uint32(len(f.params) + len(f.locals) - 1)
+}
+
+func (f *fn) op(b ...byte) { f.code.Write(b) }
+
+func (f *fn) get(i uint32) { f.op(opLocalGet); uleb(&f.code, uint64(i)) }
+func (f *fn) set(i uint32) { f.op(opLocalSet); uleb(&f.code, uint64(i)) }
+func (f *fn) tee(i uint32) { f.op(opLocalTee); uleb(&f.code, uint64(i)) }
+
+func (f *fn) i32(v int32) { f.op(opI32Const); sleb(&f.code, int64(v)) }
+
+func (f *fn) f32(v float32) {
+	f.op(opF32Const)
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+	f.code.Write(b[:])
+}
+
+// mem emits a memory instruction with its alignment (log2 bytes) and
+// constant byte offset.
+func (f *fn) mem(op byte, align, off uint32) {
+	f.op(op)
+	uleb(&f.code, uint64(align))
+	uleb(&f.code, uint64(off))
+}
+
+func (f *fn) simd(op uint32) {
+	f.op(simdPrefix)
+	uleb(&f.code, uint64(op))
+}
+
+func (f *fn) simdMem(op, align, off uint32) {
+	f.simd(op)
+	uleb(&f.code, uint64(align))
+	uleb(&f.code, uint64(off))
+}
+
+func (f *fn) v128Zero() {
+	f.simd(v128Const)
+	f.code.Write(make([]byte, 16))
+}
+
+// Structured control flow; blocks have no results.
+func (f *fn) block() { f.op(opBlock, 0x40); f.depth++ }
+func (f *fn) loop()  { f.op(opLoop, 0x40); f.depth++ }
+func (f *fn) if_()   { f.op(opIf, 0x40); f.depth++ }
+func (f *fn) else_() { f.op(opElse) }
+func (f *fn) end()   { f.op(opEnd); f.depth-- }
+func (f *fn) br(d uint32) {
+	f.op(opBr)
+	uleb(&f.code, uint64(d))
+}
+func (f *fn) brIf(d uint32) {
+	f.op(opBrIf)
+	uleb(&f.code, uint64(d))
+}
+
+// addTo emits local i += c (i32).
+func (f *fn) addTo(i uint32, c int32) {
+	f.get(i)
+	f.i32(c)
+	f.op(opI32Add)
+	f.set(i)
+}
+
+// module assembles functions into a binary module that imports its memory
+// as env.mem and exports every function under its name.
+func module(fns []*fn) []byte {
+	var m bytes.Buffer
+	m.Write([]byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00})
+	section := func(id byte, body func(b *bytes.Buffer)) {
+		var b bytes.Buffer
+		body(&b)
+		m.WriteByte(id)
+		uleb(&m, uint64(b.Len()))
+		m.Write(b.Bytes())
+	}
+	name := func(b *bytes.Buffer, s string) {
+		uleb(b, uint64(len(s)))
+		b.WriteString(s)
+	}
+	section(1, func(b *bytes.Buffer) { // types: one per function
+		uleb(b, uint64(len(fns)))
+		for _, f := range fns {
+			b.WriteByte(0x60)
+			uleb(b, uint64(len(f.params)))
+			b.Write(f.params)
+			uleb(b, uint64(len(f.results)))
+			b.Write(f.results)
+		}
+	})
+	section(2, func(b *bytes.Buffer) { // imports: the caller's memory
+		uleb(b, 1)
+		name(b, "env")
+		name(b, "mem")
+		b.WriteByte(0x02) // memory
+		b.WriteByte(0x00) // limits: a minimum only
+		uleb(b, 0)
+	})
+	section(3, func(b *bytes.Buffer) {
+		uleb(b, uint64(len(fns)))
+		for i := range fns {
+			uleb(b, uint64(i))
+		}
+	})
+	section(7, func(b *bytes.Buffer) {
+		uleb(b, uint64(len(fns)))
+		for i, f := range fns {
+			name(b, f.name)
+			b.WriteByte(0x00) // function
+			uleb(b, uint64(i))
+		}
+	})
+	section(10, func(b *bytes.Buffer) {
+		uleb(b, uint64(len(fns)))
+		for _, f := range fns {
+			if f.depth != 0 {
+				panic("wasmsimd: unbalanced blocks in " + f.name)
+			}
+			var body bytes.Buffer
+			// Locals in runs of one type.
+			var runs [][2]uint64
+			for _, t := range f.locals {
+				if n := len(runs); n > 0 && runs[n-1][1] == uint64(t) {
+					runs[n-1][0]++
+				} else {
+					runs = append(runs, [2]uint64{1, uint64(t)})
+				}
+			}
+			uleb(&body, uint64(len(runs)))
+			for _, r := range runs {
+				uleb(&body, r[0])
+				body.WriteByte(byte(r[1]))
+			}
+			body.Write(f.code.Bytes())
+			body.WriteByte(opEnd)
+			uleb(b, uint64(body.Len()))
+			b.Write(body.Bytes())
+		}
+	})
+	return m.Bytes()
+}
+
+// Comparison, bitwise and conversion opcodes (after 0xfd).
+const (
+	f32x4Lt        = 0x43
+	f32x4Gt        = 0x44
+	v128And        = 0x4e
+	v128Bitselect  = 0x52
+	f32x4Floor     = 0x68
+	i32x4Shl       = 0xab
+	i32x4Add       = 0xae
+	i32x4TruncSatS = 0xf8
+	i32x4Splat     = 0x11
+	f32x4ExtractL  = 0x1f
+)
+
+// lane emits f32x4.extract_lane l.
+func (f *fn) lane(l byte) {
+	f.simd(f32x4ExtractL)
+	f.op(l)
+}
+
+// loopUntil emits `for ; p < end; p += step { body }` over byte pointers
+// (i32 locals, unsigned compare).
+func (f *fn) loopUntil(p, end uint32, step int32, body func()) {
+	f.block()
+	f.loop()
+	f.get(p)
+	f.get(end)
+	f.op(opI32GeU)
+	f.brIf(1)
+	body()
+	f.addTo(p, step)
+	f.br(0)
+	f.end()
+	f.end()
+}
+
+// endPtr sets e = p + 4*n (n a count of floats).
+func (f *fn) endPtr(e, p, n uint32) {
+	f.get(p)
+	f.get(n)
+	f.i32(2)
+	f.op(opI32Shl)
+	f.op(opI32Add)
+	f.set(e)
+}
+
+// splatF emits f32x4.splat of the f32 constant v.
+func (f *fn) splatF(v float32) {
+	f.f32(v)
+	f.simd(f32x4Splat)
+}
+
+// maddL emits acc = a*b + acc for locals (a, b, acc are v128 locals; a or
+// b may instead be pushed by the given emitters).
+func (f *fn) maddL(relaxed bool, acc uint32, a, b func()) {
+	if relaxed {
+		a()
+		b()
+		f.get(acc)
+		f.simd(f32x4RelMadd)
+	} else {
+		f.get(acc)
+		a()
+		b()
+		f.simd(f32x4Mul)
+		f.simd(f32x4Add)
+	}
+	f.set(acc)
+}
+
+// expV replaces the v128 local x by exp(x), lane-wise, as runtime/backend/
+// cpu's expf computes it (Cephes-style range reduction and a degree-6
+// polynomial, 2^n put together in the exponent bits): 0 below -87.3, +Inf
+// above 88.7. t1, t2 are v128 scratch locals.
+func (f *fn) expV(x, t1, t2 uint32) {
+	const (
+		log2e = 1.44269504088896341
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
+	)
+	// t1 = n = floor(x*log2e + 0.5)
+	f.get(x)
+	f.splatF(log2e)
+	f.simd(f32x4Mul)
+	f.splatF(0.5)
+	f.simd(f32x4Add)
+	f.simd(f32x4Floor)
+	f.set(t1)
+	// t2 = r = x - n*c1 - n*c2
+	f.get(x)
+	f.get(t1)
+	f.splatF(c1)
+	f.simd(f32x4Mul)
+	f.simd(f32x4Sub)
+	f.get(t1)
+	f.splatF(c2)
+	f.simd(f32x4Mul)
+	f.simd(f32x4Sub)
+	f.set(t2)
+	// p = ((((p0*r + p1)*r + p2)*r + p3)*r + p4)*r + p5, left on the stack
+	f.splatF(1.9875691500e-4)
+	for _, c := range []float32{1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1} {
+		f.get(t2)
+		f.simd(f32x4Mul)
+		f.splatF(c)
+		f.simd(f32x4Add)
+	}
+	// y = p*r*r + r + 1
+	f.get(t2)
+	f.simd(f32x4Mul)
+	f.get(t2)
+	f.simd(f32x4Mul)
+	f.get(t2)
+	f.simd(f32x4Add)
+	f.splatF(1)
+	f.simd(f32x4Add)
+	// * 2^n: (int(n) + 127) << 23 as float bits
+	f.get(t1)
+	f.simd(i32x4TruncSatS)
+	f.i32(127)
+	f.simd(i32x4Splat)
+	f.simd(i32x4Add)
+	f.i32(23)
+	f.simd(i32x4Shl)
+	f.simd(f32x4Mul)
+	f.set(t2)
+	// +Inf where x > 88.7, 0 where x < -87.3 (bitselect(a, b, mask) takes
+	// a where the mask is set)
+	f.splatF(float32(math.Inf(1)))
+	f.get(t2)
+	f.get(x)
+	f.splatF(88.7)
+	f.simd(f32x4Gt)
+	f.simd(v128Bitselect)
+	f.get(x)
+	f.splatF(-87.3)
+	f.simd(f32x4Lt)
+	f.simd(v128Andnot)
+	f.set(x)
+}
+
+const v128Andnot = 0x4f
+
+// f64 opcodes for the group statistics, which runtime/backend/cpu sums in
+// float64.
+const (
+	tF64          = 0x7c
+	opF64Add      = 0xa0
+	f64x2Splat    = 0x14
+	f64x2ExtractL = 0x21
+	v128Load64Z   = 0x5d
+	f64x2Promote  = 0x5f
+	f64x2Add      = 0xf0
+	f64x2Sub      = 0xf1
+	f64x2Mul      = 0xf2
+)

@@ -1,0 +1,319 @@
+package main
+
+// Vector width of the convolution kernel: output pixels per chunk, two
+// f32x4 vectors. runtime/backend/cpu stages its input rows in whole chunks
+// of this many pixels (its convSIMD128 chunk).
+const ConvChunk = 8
+
+// conv emits the convolution micro-kernel, the SIMD128 twin of
+// runtime/backend/cpu's convArgs.generic:
+//
+//	conv(src, offs, ntaps, w, wstride, nb, cout, out, plane, nx, bias, res, scratch)
+//
+// All arguments are i32; pointers are byte addresses in the shared memory.
+// For each block b < nb of 4 output channels and each chunk of 8 output
+// pixels x < nx, it sums over the taps t < ntaps
+//
+//	w[b*wstride + 16t + 4c] (a float) * src[offs[t] + 4x ... +8 floats]
+//
+// (offs holds i32 byte offsets), then finishes output channel co = 4b+c
+// (skipped when co >= cout) at out + co*plane + 4x: bias (when not 0: 4
+// floats per block) or the value already there, plus res at the same
+// offsets when res is not 0. A last chunk of fewer than 8 pixels goes
+// through scratch (32 bytes) and is written pixel by pixel, so nothing
+// beyond nx is written. wstride and plane are in bytes.
+//
+// The 8 accumulators, two input vectors and a broadcast weight are 11 of
+// the 16 vector registers of x86-64 (V8 keeps one as scratch), so the tap
+// loop runs without spills. With relaxed, the multiply-add is
+// f32x4.relaxed_madd (one FMA where the CPU has it).
+func conv(relaxed bool) *fn {
+	const (
+		src = iota
+		offs
+		ntaps
+		w
+		wstride
+		nb
+		cout
+		out
+		plane
+		nx
+		bias
+		res
+		scratch
+		nparams
+	)
+	params := make([]byte, nparams)
+	for i := range params {
+		params[i] = tI32
+	}
+	f := newFn("conv", params, nil)
+	b, x, sp, op, opEnd, wp, p, n, co, ob, rb, i := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32),
+		f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
+	var acc [8]uint32
+	for k := range acc {
+		acc[k] = f.local(tV128)
+	}
+	v0, v1, wc, r0, r1 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
+	s := f.local(tF32)
+
+	// opEnd = offs + 4*ntaps
+	f.get(offs)
+	f.get(ntaps)
+	f.i32(2)
+	f.op(opI32Shl)
+	f.op(opI32Add)
+	f.set(opEnd)
+
+	// Chunks outside, blocks of output channels inside: a chunk's taps
+	// (at most a few KiB of the staged rows) stay in the L1 cache while
+	// every block's weights stream through; the other way round, each
+	// block re-read the whole staged tile from L2 (the 1x1 layers ran at
+	// half the speed of the 3x3 ones).
+	f.i32(0)
+	f.set(x)
+	f.block() // exit of the chunk loop
+	f.loop()
+	f.get(x)
+	f.get(nx)
+	f.op(opI32GeS)
+	f.brIf(1)
+
+	f.i32(0)
+	f.set(b)
+	f.block() // exit of the block loop
+	f.loop()
+	f.get(b)
+	f.get(nb)
+	f.op(opI32GeS)
+	f.brIf(1)
+
+	for _, a := range acc {
+		f.v128Zero()
+		f.set(a)
+	}
+	// sp = src + 4x; wp = w + b*wstride; op = offs
+	f.get(src)
+	f.get(x)
+	f.i32(2)
+	f.op(opI32Shl)
+	f.op(opI32Add)
+	f.set(sp)
+	f.get(w)
+	f.get(b)
+	f.get(wstride)
+	f.op(opI32Mul)
+	f.op(opI32Add)
+	f.set(wp)
+	f.get(offs)
+	f.set(op)
+
+	// The tap loop (ntaps >= 1, checked by the caller).
+	f.loop()
+	f.get(sp)
+	f.get(op)
+	f.mem(opI32Load, 2, 0)
+	f.op(opI32Add)
+	f.tee(p)
+	f.simdMem(v128Load, 2, 0)
+	f.set(v0)
+	f.get(p)
+	f.simdMem(v128Load, 2, 16)
+	f.set(v1)
+	for c := range 4 {
+		f.get(wp)
+		f.simdMem(v128Load32Splt, 2, uint32(4*c))
+		f.set(wc)
+		for k, v := range []uint32{v0, v1} {
+			a := acc[2*c+k]
+			if relaxed {
+				f.get(wc)
+				f.get(v)
+				f.get(a)
+				f.simd(f32x4RelMadd)
+			} else {
+				f.get(a)
+				f.get(wc)
+				f.get(v)
+				f.simd(f32x4Mul)
+				f.simd(f32x4Add)
+			}
+			f.set(a)
+		}
+	}
+	f.addTo(wp, 16)
+	f.get(op)
+	f.i32(4)
+	f.op(opI32Add)
+	f.tee(op)
+	f.get(opEnd)
+	f.op(opI32LtU)
+	f.brIf(0)
+	f.end()
+
+	// n = nx - x: pixels left in this chunk's row
+	f.get(nx)
+	f.get(x)
+	f.op(opI32Sub)
+	f.set(n)
+	for c := range 4 {
+		// co = 4b + c; skip when co >= cout
+		f.get(b)
+		f.i32(2)
+		f.op(opI32Shl)
+		f.i32(int32(c))
+		f.op(opI32Add)
+		f.tee(co)
+		f.get(cout)
+		f.op(opI32LtS)
+		f.if_()
+		// ob = out + co*plane + 4x, rb likewise from res
+		f.get(co)
+		f.get(plane)
+		f.op(opI32Mul)
+		f.get(x)
+		f.i32(2)
+		f.op(opI32Shl)
+		f.op(opI32Add)
+		f.tee(rb)
+		f.get(out)
+		f.op(opI32Add)
+		f.set(ob)
+		f.get(rb)
+		f.get(res)
+		f.op(opI32Add)
+		f.set(rb)
+
+		f.get(n)
+		f.i32(ConvChunk)
+		f.op(opI32GeS)
+		f.if_() // a whole chunk: vector stores
+		f.get(acc[2*c])
+		f.set(r0)
+		f.get(acc[2*c+1])
+		f.set(r1)
+		f.get(bias)
+		f.if_()
+		f.get(bias)
+		f.get(b)
+		f.i32(4)
+		f.op(opI32Shl)
+		f.op(opI32Add)
+		f.simdMem(v128Load32Splt, 2, uint32(4*c))
+		f.set(wc)
+		f.get(r0)
+		f.get(wc)
+		f.simd(f32x4Add)
+		f.set(r0)
+		f.get(r1)
+		f.get(wc)
+		f.simd(f32x4Add)
+		f.set(r1)
+		f.else_()
+		f.get(r0)
+		f.get(ob)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Add)
+		f.set(r0)
+		f.get(r1)
+		f.get(ob)
+		f.simdMem(v128Load, 2, 16)
+		f.simd(f32x4Add)
+		f.set(r1)
+		f.end()
+		f.get(res)
+		f.if_()
+		f.get(r0)
+		f.get(rb)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Add)
+		f.set(r0)
+		f.get(r1)
+		f.get(rb)
+		f.simdMem(v128Load, 2, 16)
+		f.simd(f32x4Add)
+		f.set(r1)
+		f.end()
+		f.get(ob)
+		f.get(r0)
+		f.simdMem(v128Store, 2, 0)
+		f.get(ob)
+		f.get(r1)
+		f.simdMem(v128Store, 2, 16)
+
+		f.else_() // the row's last, partial chunk: through scratch
+		f.get(scratch)
+		f.get(acc[2*c])
+		f.simdMem(v128Store, 2, 0)
+		f.get(scratch)
+		f.get(acc[2*c+1])
+		f.simdMem(v128Store, 2, 16)
+		// i runs over the remaining pixels' byte offsets: 0, 4, ... 4(n-1)
+		f.i32(0)
+		f.set(i)
+		f.loop()
+		f.get(scratch)
+		f.get(i)
+		f.op(opI32Add)
+		f.mem(opF32Load, 2, 0)
+		f.set(s)
+		f.get(bias)
+		f.if_()
+		f.get(s)
+		f.get(bias)
+		f.get(b)
+		f.i32(4)
+		f.op(opI32Shl)
+		f.op(opI32Add)
+		f.mem(opF32Load, 2, uint32(4*c))
+		f.op(opF32Add)
+		f.set(s)
+		f.else_()
+		f.get(s)
+		f.get(ob)
+		f.get(i)
+		f.op(opI32Add)
+		f.mem(opF32Load, 2, 0)
+		f.op(opF32Add)
+		f.set(s)
+		f.end()
+		f.get(res)
+		f.if_()
+		f.get(s)
+		f.get(rb)
+		f.get(i)
+		f.op(opI32Add)
+		f.mem(opF32Load, 2, 0)
+		f.op(opF32Add)
+		f.set(s)
+		f.end()
+		f.get(ob)
+		f.get(i)
+		f.op(opI32Add)
+		f.get(s)
+		f.mem(opF32Store, 2, 0)
+		f.get(i)
+		f.i32(4)
+		f.op(opI32Add)
+		f.tee(i)
+		f.get(n)
+		f.i32(2)
+		f.op(opI32Shl)
+		f.op(opI32LtS)
+		f.brIf(0)
+		f.end() // pixel loop
+		f.end() // whole or partial chunk
+		f.end() // co < cout
+	}
+	// next block, then next chunk
+	f.addTo(b, 1)
+	f.br(0)
+	f.end()
+	f.end()
+	f.addTo(x, ConvChunk)
+	f.br(0)
+	f.end()
+	f.end()
+	return f
+}

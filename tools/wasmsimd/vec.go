@@ -1,0 +1,709 @@
+package main
+
+// The vector helpers of runtime/backend/cpu (vec_generic.go names them),
+// and two whole loops of its linear attention. Counts are in floats and
+// must be multiples of the vector width each kernel states (the Go side
+// does the tails); pointers and strides are in bytes.
+
+func i32s(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = tI32
+	}
+	return b
+}
+
+// hsum leaves the sum of the four lanes of v on the stack, as
+// (l0+l1)+(l2+l3).
+func (f *fn) hsum(v uint32) {
+	f.get(v)
+	f.lane(0)
+	f.get(v)
+	f.lane(1)
+	f.op(opF32Add)
+	f.get(v)
+	f.lane(2)
+	f.get(v)
+	f.lane(3)
+	f.op(opF32Add)
+	f.op(opF32Add)
+}
+
+// dot4(k, v, vstride, ne, n, out, ostride): for each e < ne (a multiple of
+// 4), out[e*ostride] += Σ_i<n k[i]·v[e*vstride + i], n a multiple of 4.
+// Four rows of v at a time share the loads of k.
+func dot4(relaxed bool) *fn {
+	const (
+		k = iota
+		v
+		vstride
+		ne
+		n
+		out
+		ostride
+	)
+	f := newFn("dot4", i32s(7), nil)
+	e, kp, kEnd, vp, op := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
+	var acc [4]uint32
+	for j := range acc {
+		acc[j] = f.local(tV128)
+	}
+	kv := f.local(tV128)
+	f.endPtr(kEnd, k, n)
+	f.i32(0)
+	f.set(e)
+	f.block()
+	f.loop()
+	f.get(e)
+	f.get(ne)
+	f.op(opI32GeS)
+	f.brIf(1)
+	for _, a := range acc {
+		f.v128Zero()
+		f.set(a)
+	}
+	// vp = v + e*vstride - k, so that row j's element is at kp + vp + j*vstride
+	f.get(v)
+	f.get(e)
+	f.get(vstride)
+	f.op(opI32Mul)
+	f.op(opI32Add)
+	f.get(k)
+	f.op(opI32Sub)
+	f.set(vp)
+	f.get(k)
+	f.set(kp)
+	f.loopUntil(kp, kEnd, 16, func() {
+		f.get(kp)
+		f.simdMem(v128Load, 2, 0)
+		f.set(kv)
+		for j, a := range acc {
+			f.maddL(relaxed, a, func() { f.get(kv) }, func() {
+				f.get(kp)
+				f.get(vp)
+				f.op(opI32Add)
+				if j > 0 {
+					f.get(vstride)
+					f.i32(int32(j))
+					f.op(opI32Mul)
+					f.op(opI32Add)
+				}
+				f.simdMem(v128Load, 2, 0)
+			})
+		}
+	})
+	for j, a := range acc {
+		// op = out + (e+j)*ostride; *op += hsum(acc j)
+		f.get(out)
+		f.get(e)
+		f.i32(int32(j))
+		f.op(opI32Add)
+		f.get(ostride)
+		f.op(opI32Mul)
+		f.op(opI32Add)
+		f.tee(op)
+		f.get(op)
+		f.mem(opF32Load, 2, 0)
+		f.hsum(a)
+		f.op(opF32Add)
+		f.mem(opF32Store, 2, 0)
+	}
+	f.addTo(e, 4)
+	f.br(0)
+	f.end()
+	f.end()
+	return f
+}
+
+// gemvt(dst, c, nc, x, stride, n): dst[i] += Σ_k<nc c[k]·x[k*stride + i]
+// for i < n, a multiple of 16: four vectors of dst stay in registers
+// across the nc rows.
+func gemvt(relaxed bool) *fn {
+	const (
+		dst = iota
+		c
+		nc
+		x
+		stride
+		n
+	)
+	f := newFn("gemvt", i32s(6), nil)
+	dp, dEnd, xp, cp, cEnd := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
+	var s [4]uint32
+	for j := range s {
+		s[j] = f.local(tV128)
+	}
+	ck := f.local(tV128)
+	f.endPtr(dEnd, dst, n)
+	f.endPtr(cEnd, c, nc)
+	f.get(dst)
+	f.set(dp)
+	f.loopUntil(dp, dEnd, 64, func() {
+		for j, a := range s {
+			f.get(dp)
+			f.simdMem(v128Load, 2, uint32(16*j))
+			f.set(a)
+		}
+		// xp = x + (dp - dst)
+		f.get(x)
+		f.get(dp)
+		f.get(dst)
+		f.op(opI32Sub)
+		f.op(opI32Add)
+		f.set(xp)
+		f.get(c)
+		f.set(cp)
+		f.loopUntil(cp, cEnd, 4, func() {
+			f.get(cp)
+			f.simdMem(v128Load32Splt, 2, 0)
+			f.set(ck)
+			for j, a := range s {
+				f.maddL(relaxed, a, func() { f.get(ck) }, func() {
+					f.get(xp)
+					f.simdMem(v128Load, 2, uint32(16*j))
+				})
+			}
+			f.get(xp)
+			f.get(stride)
+			f.op(opI32Add)
+			f.set(xp)
+		})
+		for j, a := range s {
+			f.get(dp)
+			f.get(a)
+			f.simdMem(v128Store, 2, uint32(16*j))
+		}
+	})
+	return f
+}
+
+// expsub(x, n, m f32) f32: x[i] = exp(x[i]-m), returning their sum; n a
+// multiple of 4.
+func expsub() *fn {
+	f := newFn("expsub", []byte{tI32, tI32, tF32}, []byte{tF32})
+	const (
+		x = iota
+		n
+		m
+	)
+	p, end := f.local(tI32), f.local(tI32)
+	v, mv, sum, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
+	f.endPtr(end, x, n)
+	f.get(m)
+	f.simd(f32x4Splat)
+	f.set(mv)
+	f.v128Zero()
+	f.set(sum)
+	f.get(x)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.simdMem(v128Load, 2, 0)
+		f.get(mv)
+		f.simd(f32x4Sub)
+		f.set(v)
+		f.expV(v, t1, t2)
+		f.get(p)
+		f.get(v)
+		f.simdMem(v128Store, 2, 0)
+		f.get(sum)
+		f.get(v)
+		f.simd(f32x4Add)
+		f.set(sum)
+	})
+	f.hsum(sum)
+	return f
+}
+
+// expsubacc(x, m, s, n): x[i] = exp(x[i]-m[i]); s[i] += x[i]; n a
+// multiple of 4.
+func expsubacc() *fn {
+	f := newFn("expsubacc", i32s(4), nil)
+	const (
+		x = iota
+		m
+		s
+		n
+	)
+	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
+	v, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128)
+	f.endPtr(end, x, n)
+	f.get(x)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.get(x)
+		f.op(opI32Sub)
+		f.set(off)
+		f.get(p)
+		f.simdMem(v128Load, 2, 0)
+		f.get(m)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Sub)
+		f.set(v)
+		f.expV(v, t1, t2)
+		f.get(p)
+		f.get(v)
+		f.simdMem(v128Store, 2, 0)
+		f.get(s)
+		f.get(off)
+		f.op(opI32Add)
+		f.tee(off)
+		f.get(off)
+		f.simdMem(v128Load, 2, 0)
+		f.get(v)
+		f.simd(f32x4Add)
+		f.simdMem(v128Store, 2, 0)
+	})
+	return f
+}
+
+// elementwise emits name(a, b, n): a[i] = a[i] op b[i], n a multiple of 4.
+func elementwise(name string, op uint32) *fn {
+	f := newFn(name, i32s(3), nil)
+	const (
+		a = iota
+		b
+		n
+	)
+	p, end := f.local(tI32), f.local(tI32)
+	f.endPtr(end, a, n)
+	f.get(a)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.get(p)
+		f.simdMem(v128Load, 2, 0)
+		f.get(b)
+		f.get(p)
+		f.get(a)
+		f.op(opI32Sub)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(op)
+		f.simdMem(v128Store, 2, 0)
+	})
+	return f
+}
+
+// maxof(x, n) f32: the largest of x[0..n), n a positive multiple of 4.
+func maxof() *fn {
+	f := newFn("maxof", i32s(2), []byte{tF32})
+	const (
+		x = iota
+		n
+	)
+	p, end := f.local(tI32), f.local(tI32)
+	m := f.local(tV128)
+	f.endPtr(end, x, n)
+	f.get(x)
+	f.simdMem(v128Load, 2, 0)
+	f.set(m)
+	f.get(x)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(m)
+		f.get(p)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Max)
+		f.set(m)
+	})
+	f.get(m)
+	f.lane(0)
+	f.get(m)
+	f.lane(1)
+	f.op(opF32Max)
+	f.get(m)
+	f.lane(2)
+	f.get(m)
+	f.lane(3)
+	f.op(opF32Max)
+	f.op(opF32Max)
+	return f
+}
+
+// scale(x, n, s f32): x[i] *= s, n a multiple of 4.
+func scale() *fn {
+	f := newFn("scale", []byte{tI32, tI32, tF32}, nil)
+	const (
+		x = iota
+		n
+		s
+	)
+	p, end := f.local(tI32), f.local(tI32)
+	sv := f.local(tV128)
+	f.endPtr(end, x, n)
+	f.get(s)
+	f.simd(f32x4Splat)
+	f.set(sv)
+	f.get(x)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.get(p)
+		f.simdMem(v128Load, 2, 0)
+		f.get(sv)
+		f.simd(f32x4Mul)
+		f.simdMem(v128Store, 2, 0)
+	})
+	return f
+}
+
+// affine(dst, src, res, n, a f32, b f32, silu i32): dst[i] = src[i]·a + b,
+// through SiLU (v/(1+exp(-v))) when silu is not 0, plus res[i] when res
+// is not 0; n a multiple of 4.
+func affine() *fn {
+	f := newFn("affine", []byte{tI32, tI32, tI32, tI32, tF32, tF32, tI32}, nil)
+	const (
+		dst = iota
+		src
+		res
+		n
+		a
+		b
+		silu
+	)
+	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
+	av, bv, v, e, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
+	f.endPtr(end, dst, n)
+	f.get(a)
+	f.simd(f32x4Splat)
+	f.set(av)
+	f.get(b)
+	f.simd(f32x4Splat)
+	f.set(bv)
+	f.get(dst)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.get(dst)
+		f.op(opI32Sub)
+		f.set(off)
+		f.get(src)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.get(av)
+		f.simd(f32x4Mul)
+		f.get(bv)
+		f.simd(f32x4Add)
+		f.set(v)
+		f.get(silu)
+		f.if_()
+		// v / (1 + exp(-v))
+		f.v128Zero()
+		f.get(v)
+		f.simd(f32x4Sub)
+		f.set(e)
+		f.expV(e, t1, t2)
+		f.get(v)
+		f.splatF(1)
+		f.get(e)
+		f.simd(f32x4Add)
+		f.simd(f32x4Div)
+		f.set(v)
+		f.end()
+		f.get(res)
+		f.if_()
+		f.get(v)
+		f.get(res)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Add)
+		f.set(v)
+		f.end()
+		f.get(p)
+		f.get(v)
+		f.simdMem(v128Store, 2, 0)
+	})
+	return f
+}
+
+// qsoftmax(q, stride, dh, n, scale f32): for each of n pixels (a multiple
+// of 4) of a head's dh rows (stride bytes apart), the softmax over the dh
+// values, times scale: linear attention's q softmax (qSoftmax in
+// runtime/backend/cpu), four pixels per vector.
+func qsoftmax() *fn {
+	f := newFn("qsoftmax", []byte{tI32, tI32, tI32, tI32, tF32}, nil)
+	const (
+		q = iota
+		stride
+		dh
+		n
+		sc
+	)
+	p, end, r, rEnd := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
+	m, s, v, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
+	f.endPtr(end, q, n)
+	f.get(q)
+	f.set(p)
+	overRows := func(body func()) {
+		// r runs over p, p+stride, ... p+(dh-1)*stride
+		f.get(p)
+		f.get(dh)
+		f.get(stride)
+		f.op(opI32Mul)
+		f.op(opI32Add)
+		f.set(rEnd)
+		f.get(p)
+		f.set(r)
+		f.block()
+		f.loop()
+		f.get(r)
+		f.get(rEnd)
+		f.op(opI32GeU)
+		f.brIf(1)
+		body()
+		f.get(r)
+		f.get(stride)
+		f.op(opI32Add)
+		f.set(r)
+		f.br(0)
+		f.end()
+		f.end()
+	}
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.simdMem(v128Load, 2, 0)
+		f.set(m)
+		overRows(func() {
+			f.get(m)
+			f.get(r)
+			f.simdMem(v128Load, 2, 0)
+			f.simd(f32x4Max)
+			f.set(m)
+		})
+		f.v128Zero()
+		f.set(s)
+		overRows(func() {
+			f.get(r)
+			f.simdMem(v128Load, 2, 0)
+			f.get(m)
+			f.simd(f32x4Sub)
+			f.set(v)
+			f.expV(v, t1, t2)
+			f.get(r)
+			f.get(v)
+			f.simdMem(v128Store, 2, 0)
+			f.get(s)
+			f.get(v)
+			f.simd(f32x4Add)
+			f.set(s)
+		})
+		f.get(sc)
+		f.simd(f32x4Splat)
+		f.get(s)
+		f.simd(f32x4Div)
+		f.set(s)
+		overRows(func() {
+			f.get(r)
+			f.get(r)
+			f.simdMem(v128Load, 2, 0)
+			f.get(s)
+			f.simd(f32x4Mul)
+			f.simdMem(v128Store, 2, 0)
+		})
+	})
+	return f
+}
+
+// dot(x, y, n) f32: Σ x[i]·y[i], n a multiple of 8, in two vectors of
+// partial sums (lanes i%8), added up as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7))
+// like the portable dot.
+func dot(relaxed bool) *fn {
+	f := newFn("dot", i32s(3), []byte{tF32})
+	const (
+		x = iota
+		y
+		n
+	)
+	p, end, d := f.local(tI32), f.local(tI32), f.local(tI32)
+	s0, s1 := f.local(tV128), f.local(tV128)
+	f.endPtr(end, x, n)
+	f.get(y)
+	f.get(x)
+	f.op(opI32Sub)
+	f.set(d)
+	f.v128Zero()
+	f.set(s0)
+	f.v128Zero()
+	f.set(s1)
+	f.get(x)
+	f.set(p)
+	f.loopUntil(p, end, 32, func() {
+		for j, s := range []uint32{s0, s1} {
+			f.maddL(relaxed, s, func() {
+				f.get(p)
+				f.simdMem(v128Load, 2, uint32(16*j))
+			}, func() {
+				f.get(p)
+				f.get(d)
+				f.op(opI32Add)
+				f.simdMem(v128Load, 2, uint32(16*j))
+			})
+		}
+	})
+	f.hsum(s0)
+	f.hsum(s1)
+	f.op(opF32Add)
+	return f
+}
+
+// stat64(x, n, mean f64, dev i32) f64: Σ float64(x[i]), or with dev not 0
+// Σ (float64(x[i]) - mean)², n a multiple of 4: group norm's statistics,
+// in float64 as the portable code has them. Two floats at a time are
+// widened to an f64x2; two sums hide the add latency.
+func stat64() *fn {
+	f := newFn("stat64", []byte{tI32, tI32, tF64, tI32}, []byte{tF64})
+	const (
+		x = iota
+		n
+		mean
+		dev
+	)
+	p, end := f.local(tI32), f.local(tI32)
+	mv, a0, a1, d := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
+	f.endPtr(end, x, n)
+	f.get(mean)
+	f.simd(f64x2Splat)
+	f.set(mv)
+	f.v128Zero()
+	f.set(a0)
+	f.v128Zero()
+	f.set(a1)
+	f.get(x)
+	f.set(p)
+	f.get(dev)
+	f.if_()
+	f.loopUntil(p, end, 16, func() {
+		for j, a := range []uint32{a0, a1} {
+			f.get(p)
+			f.simdMem(v128Load64Z, 3, uint32(8*j))
+			f.simd(f64x2Promote)
+			f.get(mv)
+			f.simd(f64x2Sub)
+			f.tee(d)
+			f.get(d)
+			f.simd(f64x2Mul)
+			f.get(a)
+			f.simd(f64x2Add)
+			f.set(a)
+		}
+	})
+	f.else_()
+	f.loopUntil(p, end, 16, func() {
+		for j, a := range []uint32{a0, a1} {
+			f.get(p)
+			f.simdMem(v128Load64Z, 3, uint32(8*j))
+			f.simd(f64x2Promote)
+			f.get(a)
+			f.simd(f64x2Add)
+			f.set(a)
+		}
+	})
+	f.end()
+	f.get(a0)
+	f.get(a1)
+	f.simd(f64x2Add)
+	f.set(a0)
+	f.get(a0)
+	f.simd(f64x2ExtractL)
+	f.op(0)
+	f.get(a0)
+	f.simd(f64x2ExtractL)
+	f.op(1)
+	f.op(opF64Add)
+	return f
+}
+
+// sqdevacc(acc, x, mean, n): acc[i] += (x[i]-mean[i])², n a multiple of 4
+// (layer norm's variance over channels, per pixel).
+func sqdevacc() *fn {
+	f := newFn("sqdevacc", i32s(4), nil)
+	const (
+		acc = iota
+		x
+		mean
+		n
+	)
+	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
+	d := f.local(tV128)
+	f.endPtr(end, acc, n)
+	f.get(acc)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.get(acc)
+		f.op(opI32Sub)
+		f.set(off)
+		f.get(x)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.get(mean)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Sub)
+		f.set(d)
+		f.get(p)
+		f.get(p)
+		f.simdMem(v128Load, 2, 0)
+		f.get(d)
+		f.get(d)
+		f.simd(f32x4Mul)
+		f.simd(f32x4Add)
+		f.simdMem(v128Store, 2, 0)
+	})
+	return f
+}
+
+// lnapply(dst, src, mean, inv, n, g f32): dst[i] = (src[i]-mean[i])·inv[i]·g,
+// n a multiple of 4 (layer norm's output for one channel).
+func lnapply() *fn {
+	f := newFn("lnapply", []byte{tI32, tI32, tI32, tI32, tI32, tF32}, nil)
+	const (
+		dst = iota
+		src
+		mean
+		inv
+		n
+		g
+	)
+	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
+	gv := f.local(tV128)
+	f.endPtr(end, dst, n)
+	f.get(g)
+	f.simd(f32x4Splat)
+	f.set(gv)
+	f.get(dst)
+	f.set(p)
+	f.loopUntil(p, end, 16, func() {
+		f.get(p)
+		f.get(dst)
+		f.op(opI32Sub)
+		f.set(off)
+		f.get(p)
+		f.get(src)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.get(mean)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Sub)
+		f.get(inv)
+		f.get(off)
+		f.op(opI32Add)
+		f.simdMem(v128Load, 2, 0)
+		f.simd(f32x4Mul)
+		f.get(gv)
+		f.simd(f32x4Mul)
+		f.simdMem(v128Store, 2, 0)
+	})
+	return f
+}
