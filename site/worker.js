@@ -147,19 +147,14 @@ async function webgpuInfo() {
   return out;
 }
 
-// The backend to ask the Go side for: the one place the automatic choice
-// looks at the adapter, as Go cannot (gogpu names the browser's adapter
-// just "WebGPU Adapter"). On a software adapter the CPU backend restores
-// about 4x faster (SwiftShader, docs/BENCHMARKS.md), so auto takes the CPU
-// there, as the CLI's --backend auto skips lavapipe; an explicit 'gpu'
-// still gets the adapter.
-function chooseBackend(requested, webgpu) {
+// What init tells the Go side about the adapter, which runtime/restore's
+// backend choice needs (gogpu names the browser's adapter just "WebGPU
+// Adapter"): whether it is software, and its name.
+function adapterHint(webgpu) {
   const a = webgpu.adapter;
-  if (requested === 'auto' && a && a.software) {
-    const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || 'fallback adapter';
-    return { backend: 'cpu', reason: `WebGPU adapter is software: ${name}, slower here` };
-  }
-  return { backend: requested };
+  if (!a) return {};
+  const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || 'fallback adapter';
+  return { software: !!a.software, adapter: name };
 }
 
 async function readWithProgress(res, total, onProgress, signal) {
@@ -265,7 +260,7 @@ async function handle(msg) {
     switch (type) {
       case 'init': {
         const webgpu = await webgpuInfo();
-        const go = await api.init(chooseBackend(msg.backend || 'auto', webgpu));
+        const go = await api.init({ backend: msg.backend || 'auto', ...adapterHint(webgpu) });
         caps = { ...go, webgpu, models: info.models, build: info.version };
         post({ id, type: 'result', result: caps });
         break;

@@ -8,34 +8,59 @@ package main
 
 import (
 	"fmt"
+	"syscall/js"
+
+	"github.com/norunners/vert"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/gpu"
+	"github.com/diffuir-web/diffuir/runtime/model"
 )
 
+// browserGPU is the WebGPU backend as the worker saw its adapter: gogpu
+// cannot tell a software adapter (SwiftShader) in the browser, the
+// worker's navigator.gpu can.
+type browserGPU struct {
+	*gpu.Backend
+	software bool
+	adapter  string
+}
+
+func (b browserGPU) Device() backend.Device {
+	d := b.Backend.Device()
+	d.API, d.Software = "WebGPU", b.software
+	if b.adapter != "" {
+		d.Adapter = b.adapter
+	}
+	return d
+}
+
 func init() {
-	newGPU = func() (backend.Backend, func() error, error) {
+	openGPU = func(software bool, adapter string) (backend.Backend, error) {
 		b, err := gpu.New(gpu.Options{})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return b, b.Close, nil
+		return browserGPU{b, software, adapter}, nil
 	}
-	profileGPU = func(p backend.Program, reps int, out *profileResult) error {
-		gp, ok := p.(*gpu.Program)
+	profileGPU = func(be backend.Backend, m *model.Model, w, h, reps int) (js.Value, error) {
+		bg, ok := be.(browserGPU)
 		if !ok {
-			return fmt.Errorf("a %T is no GPU program", p)
+			return js.Value{}, fmt.Errorf("%s is no WebGPU backend", be.Name())
 		}
-		times, err := gp.Profile(reps)
+		// Padded as a restore pads a tile: right and bottom, to a multiple of 2^levels.
+		mult := model.Multiple(m.Cfg)
+		g, err := m.Graph((h+mult-1)/mult*mult, (w+mult-1)/mult*mult)
 		if err != nil {
-			return err
+			return js.Value{}, err
 		}
-		kernels, total := gpu.ByKernel(times)
-		out.Dispatches, out.SummedMs, out.Summary = len(times), total*1e3, gp.Summary()
-		out.Kernels = make([]kernelTime, len(kernels))
-		for i, k := range kernels {
-			out.Kernels[i] = kernelTime{Kernel: k.Kernel, Millis: k.Seconds * 1e3, Count: k.Count, Share: k.Seconds / total}
+		tv := make([]float32, m.TimeLen())
+		m.NewTimeEncoder().Encode(tv, 500)
+		p, err := bg.ProfilePass(g, m.Params, tv, reps, yield)
+		if err != nil {
+			return js.Value{}, err
 		}
-		return nil
+		p.Width, p.Height = w, h
+		return vert.ValueOf(p).Value, nil
 	}
 }

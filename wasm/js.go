@@ -3,9 +3,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"syscall/js"
+
+	"github.com/norunners/vert"
+
+	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/runtime/restore"
 )
 
 // Small helpers around syscall/js: Promises out, Promises in, bytes both ways.
@@ -32,7 +38,7 @@ func promise(fn func() (any, error)) js.Value {
 			func() {
 				defer func() {
 					if r := recover(); r != nil {
-						err = &codedError{Code: ErrInternal, Msg: fmt.Sprintf("internal error: %v", r)}
+						err = fmt.Errorf("internal error: %v", r)
 					}
 				}()
 				v, err = fn()
@@ -103,7 +109,7 @@ func bytesFrom(v js.Value) ([]byte, error) {
 		v = jsUint8Array.New(v)
 	}
 	if !v.InstanceOf(jsUint8Array) {
-		return nil, &codedError{Code: ErrBadRequest, Msg: "expected a Uint8Array or ArrayBuffer"}
+		return nil, errBadRequest.with("expected a Uint8Array or ArrayBuffer")
 	}
 	b := make([]byte, v.Get("length").Int())
 	js.CopyBytesToGo(b, v)
@@ -117,11 +123,101 @@ func bytesTo(b []byte) js.Value {
 	return u
 }
 
-// toJSError makes an Error whose code property is one of the protocol's
-// error codes (see site/PROTOCOL.md).
+// arg is args[i], or undefined.
+func arg(args []js.Value, i int) js.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return js.Undefined()
+}
+
+// intArg is args[i] as an int, or -1 when it is no number.
+func intArg(args []js.Value, i int) int {
+	if v := arg(args, i); v.Type() == js.TypeNumber {
+		return v.Int()
+	}
+	return -1
+}
+
+// decode fills an options struct from a JS object; undefined leaves it zero.
+func decode(v js.Value, dst any) error {
+	if v.Type() != js.TypeObject {
+		return nil
+	}
+	if err := vert.ValueOf(v).AssignTo(dst); err != nil {
+		return errBadRequest.with("options: %v", err)
+	}
+	return nil
+}
+
+// object makes a JS object from key, value pairs.
+func object(kv ...any) js.Value {
+	o := js.Global().Get("Object").New()
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
+	}
+	return o
+}
+
+// code is one of the protocol's error codes (site/PROTOCOL.md lists them
+// all, including the ones only the worker's JavaScript raises).
+type code string
+
+const (
+	errBadRequest code = "E_BAD_REQUEST"
+	errNoModel    code = "E_NO_MODEL"
+	errNoResult   code = "E_NO_RESULT"
+	errDecode     code = "E_IMAGE_DECODE"
+	errBackend    code = "E_BACKEND"
+)
+
+// codedError is an error the bridge raises itself, with its code.
+type codedError struct {
+	code code
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+// with makes an error of code c; %w in format wraps as fmt.Errorf does.
+func (c code) with(format string, args ...any) error {
+	return &codedError{code: c, err: fmt.Errorf(format, args...)}
+}
+
+// codes maps the runtime's sentinel errors to protocol codes, first match wins.
+var codes = []struct {
+	err  error
+	code code
+}{
+	{context.Canceled, "E_CANCELLED"},
+	{restore.ErrBudget, errBadRequest},
+	{restore.ErrBackendName, errBadRequest},
+	{imageio.ErrTooLarge, "E_IMAGE_TOO_LARGE"},
+	{imageio.ErrEmpty, "E_IMAGE_EMPTY"},
+	{imageio.ErrUnsupported, errDecode},
+	{restore.ErrModelCorrupt, "E_MODEL_CORRUPT"},
+	{restore.ErrModelInvalid, "E_MODEL_INVALID"},
+}
+
+// toJSError makes an Error whose code property is the error's protocol code.
 func toJSError(err error) js.Value {
-	ce := classify(err)
-	e := jsError.New(ce.Msg)
-	e.Set("code", ce.Code)
+	c, msg := code("E_INTERNAL"), err.Error()
+	var ce *codedError
+	if errors.As(err, &ce) {
+		c = ce.code
+	} else {
+		for _, k := range codes {
+			if errors.Is(err, k.err) {
+				c = k.code
+				break
+			}
+		}
+	}
+	if c == "E_CANCELLED" {
+		msg = "cancelled"
+	}
+	e := jsError.New(msg)
+	e.Set("code", string(c))
 	return e
 }

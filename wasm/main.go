@@ -5,17 +5,17 @@
 // (site/worker.js) and exposes globalThis.diffuirGo, whose calls all return
 // Promises and do their work in goroutines:
 //
-//	init({backend: "auto"|"cpu"|"gpu", reason})    -> {version, backend, gpuBuilt}
-//	loadModel(bytes, name)                         -> model info (a pack, or a checkpoint converted in memory)
-//	restore(id, bytes, options, onProgress)        -> {bytes, width, height, mime, ...}
-//	encode(resultId, format, quality)              -> {bytes, mime}
-//	decode(bytes)                                  -> {bytes (PNG), width, height}
-//	cancel(id)                                     -> true if a running restore was told to stop
+//	init({backend: "auto"|"cpu"|"gpu", reason, software, adapter}) -> {version, backend, gpuBuilt, ...}
+//	loadModel(bytes, name)                 -> restore.ModelInfo (a pack, or a checkpoint converted in memory)
+//	restore(id, bytes, options, onProgress) -> restore.Report with {bytes, width, height, mime, ...}
+//	encode(resultId, format, quality)      -> {bytes, mime}
+//	decode(bytes)                          -> {bytes (PNG), width, height}
+//	cancel(id)                             -> true if a running restore was told to stop
 //	release(resultId)
-//	profile({width, height, reps})                 -> per-kernel times of one UNet pass (GPU only; profile.go)
+//	profile({width, height, reps})         -> gpu.PassProfile (GPU only)
 //
-// The worker's JavaScript speaks the message protocol (site/PROTOCOL.md); this
-// package holds no model logic: it calls runtime/restore.
+// It only decodes arguments and settles Promises: loading, the backend
+// choice, fallback and reports are runtime/restore's.
 package main
 
 import (
@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"image"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall/js"
 	"time"
@@ -34,12 +33,9 @@ import (
 	"github.com/norunners/vert"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
-	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
-	"github.com/diffuir-web/diffuir/runtime/convert"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
 	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/restore"
-	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
 // version is set by build.sh (-ldflags -X main.version=...).
@@ -49,42 +45,19 @@ var version = "dev"
 // and float planes grows with the area, and a 32-bit wasm heap is small.
 const maxPixels = 16_000_000
 
-// newGPU, when the GPU backend is linked in (gpu.go), opens a WebGPU device.
-var newGPU func() (backend.Backend, func() error, error)
-
-type backendInfo struct {
-	Kind   string `js:"kind"`   // "gpu" or "cpu"
-	Name   string `js:"name"`   // adapter or CPU description
-	Reason string `js:"reason"` // why the CPU runs it, when it does
-}
+// Hooks set by gpu.go when the WebGPU backend is linked in.
+var (
+	openGPU    func(software bool, adapter string) (backend.Backend, error)
+	profileGPU func(be backend.Backend, m *model.Model, w, h, reps int) (js.Value, error)
+)
 
 type initOptions struct {
 	Backend string `js:"backend"` // auto (default), cpu or gpu
-	// Reason, with backend cpu, is why the worker chose the CPU: it makes the
-	// automatic choice, as only it can see whether the adapter is software.
-	Reason string `js:"reason"`
-}
-
-type initResult struct {
-	Version   string      `js:"version"`
-	GoVersion string      `js:"goVersion"`
-	GPUBuilt  bool        `js:"gpuBuilt"`
-	Backend   backendInfo `js:"backend"`
-	MaxPixels int         `js:"maxPixels"`
-}
-
-type modelInfo struct {
-	Name         string  `js:"name"`
-	Label        string  `js:"label"`
-	Dim          int     `js:"dim"`
-	Mults        []int   `js:"mults"`
-	DefaultSteps int     `js:"defaultSteps"`
-	Params       int     `js:"params"`
-	FileSize     int     `js:"fileSize"`
-	SHA256       string  `js:"sha256"`
-	Converted    bool    `js:"converted"`
-	ConvertNote  string  `js:"convertNote"`
-	Millis       float64 `js:"ms"`
+	Reason  string `js:"reason"`  // with cpu: why the page wants it
+	// Software and Adapter are what the worker read from navigator.gpu:
+	// gogpu names the browser's adapter only "WebGPU Adapter".
+	Software bool   `js:"software"`
+	Adapter  string `js:"adapter"`
 }
 
 type restoreOptions struct {
@@ -100,78 +73,42 @@ type restoreOptions struct {
 	Depth      int      `js:"depth"` // PNG bits per channel; 0 keeps the input's
 }
 
-type restoreResult struct {
-	ResultID  int         `js:"resultId"`
-	Width     int         `js:"width"`
-	Height    int         `js:"height"`
-	Format    string      `js:"format"`
-	MIME      string      `js:"mime"`
-	Input     string      `js:"inputFormat"`
-	Equalized bool        `js:"equalized"`
-	Tiles     int         `js:"tiles"`
-	Steps     int         `js:"steps"`
-	Millis    float64     `js:"ms"`
-	Backend   backendInfo `js:"backend"`
-	Fallback  string      `js:"fallback"` // set when the GPU failed and the CPU finished the job
+type profileOptions struct {
+	Width  int `js:"width"`
+	Height int `js:"height"`
+	Reps   int `js:"reps"` // 0: 2, as the native lavapipe profile in docs/BENCHMARKS.md
 }
 
-type progressEvent struct {
-	Tile     int     `js:"tile"`
-	Tiles    int     `js:"tiles"`
-	Step     int     `js:"step"`
-	Steps    int     `js:"steps"`
-	Fraction float64 `js:"fraction"`
-}
-
-// bridge is the worker's state. Jobs (load, restore, encode) run one at a
-// time under job; cancel only touches cancels.
+// bridge is the worker's state. Jobs run one at a time under job; cancel
+// only touches cmu's maps.
 type bridge struct {
-	job sync.Mutex
-
-	be       backend.Backend
-	beInfo   backendInfo
-	closeGPU func() error
-
-	model    *model.Model
-	packData []byte // the pack model aliases
-	info     modelInfo
-	r        *restore.Restorer
-
-	results  map[int]*imageio.Image
-	order    []int
-	nextRes  int
-	cmu      sync.Mutex
-	cancels  map[int]context.CancelFunc
-	canceled map[int]bool // cancel arrived before the restore started
+	job     sync.Mutex
+	be      backend.Backend
+	why     string // BackendInfo.Reason of the backend choice
+	model   *model.Model
+	r       *restore.Restorer
+	cmu     sync.Mutex
+	results map[int]*imageio.Image
+	nextRes int
+	cancels map[int]context.CancelFunc
+	early   map[int]bool // cancel arrived before the restore started
 }
 
 func main() {
-	b := &bridge{results: map[int]*imageio.Image{}, cancels: map[int]context.CancelFunc{}, canceled: map[int]bool{}}
-	b.useCPU("not initialised")
+	b := &bridge{results: map[int]*imageio.Image{}, cancels: map[int]context.CancelFunc{}, early: map[int]bool{}}
+	// The CPU until init chooses, so a request before init still runs.
+	be, info, _ := restore.OpenBackend(restore.BackendOptions{Want: restore.BackendCPU, Reason: "not initialised"})
+	b.setBackend(be, info.Reason)
 	api := js.Global().Get("Object").New()
-	export := func(name string, fn func(args []js.Value) (any, error)) {
-		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
-			return promise(func() (any, error) { return fn(args) })
-		}))
+	for name, fn := range map[string]func([]js.Value) (any, error){"init": b.init, "loadModel": b.loadModel,
+		"restore": b.restore, "encode": b.encode, "decode": b.decode, "profile": b.profile} {
+		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return fn(args) }) }))
 	}
-	export("init", b.init)
-	export("loadModel", b.loadModel)
-	export("restore", b.restore)
-	export("encode", b.encode)
-	export("decode", b.decode)
-	export("profile", b.profile)
-	api.Set("cancel", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) < 1 {
-			return false
-		}
-		return b.cancel(args[0].Int())
-	}))
+	api.Set("cancel", js.FuncOf(func(_ js.Value, args []js.Value) any { return b.cancel(intArg(args, 0)) }))
 	api.Set("release", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) > 0 {
-			b.cmu.Lock()
-			delete(b.results, args[0].Int())
-			b.cmu.Unlock()
-		}
+		b.cmu.Lock()
+		delete(b.results, intArg(args, 0))
+		b.cmu.Unlock()
 		return nil
 	}))
 	api.Set("version", version)
@@ -182,139 +119,67 @@ func main() {
 	select {}
 }
 
-func arg(args []js.Value, i int) js.Value {
-	if i < len(args) {
-		return args[i]
-	}
-	return js.Undefined()
-}
-
-func (b *bridge) useCPU(reason string) {
-	c := &cpu.Backend{}
-	b.be = c
-	b.beInfo = backendInfo{Kind: "cpu", Name: c.Name(), Reason: reason}
-}
-
-// init opens the backend: for auto or gpu, the GPU when it is linked in, the
-// browser has WebGPU and an adapter opens; the CPU otherwise, with the
-// reason. The worker has already turned auto into cpu on a software adapter
-// (worker.js chooseBackend).
+// init opens the backend restore.OpenBackend chooses.
 func (b *bridge) init(args []js.Value) (any, error) {
-	var opt initOptions
-	if v := arg(args, 0); v.Type() == js.TypeObject {
-		if err := vert.ValueOf(v).AssignTo(&opt); err != nil {
-			return nil, coded(ErrBadRequest, "init: "+err.Error(), err)
+	var o initOptions
+	if err := decode(arg(args, 0), &o); err != nil {
+		return nil, err
+	}
+	var open func() (backend.Backend, error)
+	if openGPU != nil {
+		open = func() (backend.Backend, error) {
+			if !js.Global().Get("navigator").Get("gpu").Truthy() {
+				return nil, errors.New("this browser has no WebGPU")
+			}
+			return openGPU(o.Software, o.Adapter)
 		}
 	}
 	b.job.Lock()
 	defer b.job.Unlock()
-	b.dropRestorer()
-	if b.closeGPU != nil {
-		_ = b.closeGPU()
-		b.closeGPU = nil
-	}
-	switch opt.Backend {
-	case "cpu":
-		b.useCPU(cmp.Or(opt.Reason, "requested"))
-	case "", "auto", "gpu":
-		b.tryGPU()
-	default:
-		return nil, coded(ErrBadRequest, fmt.Sprintf("init: backend %q: want auto, cpu or gpu", opt.Backend), nil)
-	}
-	return vert.ValueOf(initResult{Version: version, GoVersion: runtime.Version(), GPUBuilt: newGPU != nil,
-		Backend: b.beInfo, MaxPixels: maxPixels}).Value, nil
-}
-
-func (b *bridge) tryGPU() {
-	switch {
-	case newGPU == nil:
-		b.useCPU("this build has no GPU backend")
-		return
-	case !js.Global().Get("navigator").Get("gpu").Truthy():
-		b.useCPU("this browser has no WebGPU")
-		return
-	}
-	be, closeFn, err := func() (be backend.Backend, c func() error, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("%v", r)
-			}
-		}()
-		return newGPU()
-	}()
+	b.setBackend(nil, "")
+	be, info, err := restore.OpenBackend(restore.BackendOptions{Want: o.Backend, OpenGPU: open, Reason: o.Reason})
 	if err != nil {
-		if strings.Contains(err.Error(), "no adapter") || strings.Contains(err.Error(), "no suitable") {
-			b.useCPU("no WebGPU adapter")
-		} else {
-			b.useCPU("WebGPU failed: " + err.Error())
-		}
-		return
+		return nil, fmt.Errorf("init: %w", err)
 	}
-	b.be, b.closeGPU = be, closeFn
-	b.beInfo = backendInfo{Kind: "gpu", Name: be.Name()}
+	b.setBackend(be, info.Reason)
+	return object("version", version, "goVersion", runtime.Version(), "gpuBuilt", openGPU != nil, "maxPixels", maxPixels,
+		"backend", vert.ValueOf(info).Value), nil
 }
 
-func (b *bridge) dropRestorer() {
+// setBackend replaces the backend, closing the old one and its restorer.
+func (b *bridge) setBackend(be backend.Backend, why string) {
 	if b.r != nil {
-		_ = b.r.Close()
+		b.r.Close()
 		b.r = nil
 	}
+	if b.be != nil && b.be != be {
+		b.be.Close()
+	}
+	b.be, b.why = be, why
 }
 
-// loadModel opens a weight pack (its header's size and SHA-256 are checked
-// by weights.Open) or converts a PyTorch/safetensors checkpoint in memory.
 func (b *bridge) loadModel(args []js.Value) (any, error) {
 	data, err := bytesFrom(arg(args, 0))
 	if err != nil {
 		return nil, err
 	}
-	name := ""
-	if v := arg(args, 1); v.Type() == js.TypeString {
-		name = v.String()
-	}
 	b.job.Lock()
 	defer b.job.Unlock()
 	start := time.Now()
-	info := modelInfo{Label: name}
-	if !bytes.HasPrefix(data, []byte(weights.Magic)) {
-		if len(data) < 4 {
-			return nil, coded(ErrModelCorrupt, "model file is empty or truncated", nil)
-		}
-		yield()
-		packed, rep, err := convert.Convert(data, convert.Options{DType: weights.F32, Steps: 3})
-		if err != nil {
-			return nil, coded(ErrModelInvalid, "not a weight pack, and not a checkpoint this app can convert: "+err.Error(), err)
-		}
-		data, info.Converted, info.ConvertNote = packed, true, rep.String()
-	}
-	p, err := weights.Open(data)
+	yield() // conversion takes a while: let progress messages out first
+	m, info, err := restore.Load(data, restore.LoadOptions{})
 	if err != nil {
-		if errors.Is(err, weights.ErrChecksum) {
-			return nil, coded(ErrModelCorrupt, "the model file is damaged (SHA-256 mismatch); download it again", err)
-		}
-		if errors.Is(err, weights.ErrNotPack) {
-			return nil, coded(ErrModelCorrupt, "not a DiffUIR weight pack", err)
-		}
-		return nil, coded(ErrModelCorrupt, "the model file is damaged or truncated: "+err.Error(), err)
+		return nil, err
 	}
-	m, err := model.FromPack(p)
-	if err != nil {
-		return nil, coded(ErrModelInvalid, "the model cannot be built: "+err.Error(), err)
+	b.setBackend(b.be, b.why)
+	b.model = m
+	v := vert.ValueOf(info).Value
+	v.Set("label", info.Name)
+	if l := arg(args, 1); l.Type() == js.TypeString && l.String() != "" {
+		v.Set("label", l.String())
 	}
-	b.dropRestorer()
-	b.model, b.packData = m, data
-	h := p.Header
-	info.Name = h.Config.Name
-	if info.Label == "" {
-		info.Label = h.Config.Name
-	}
-	info.Dim, info.Mults, info.DefaultSteps = h.Config.Dim, h.Config.Mults, h.Config.DefaultSteps
-	info.Params = model.ParamCount(h.Config)
-	info.FileSize = int(h.FileSize)
-	info.SHA256 = fmt.Sprintf("%x", h.SHA256)
-	info.Millis = millisSince(start)
-	b.info = info
-	return vert.ValueOf(info).Value, nil
+	v.Set("ms", millisSince(start))
+	return v, nil
 }
 
 func (b *bridge) cancel(id int) bool {
@@ -324,58 +189,30 @@ func (b *bridge) cancel(id int) bool {
 		c()
 		return true
 	}
-	b.canceled[id] = true
+	b.early[id] = true
 	return false
 }
 
-// decodeImage decodes an uploaded photo with the web's size limit.
-func decodeImage(data []byte) (*imageio.Image, string, error) {
-	if len(data) == 0 {
-		return nil, "", coded(ErrImageEmpty, "the file is empty", imageio.ErrEmpty)
-	}
-	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil && cfg.Width*cfg.Height > maxPixels {
-		return nil, "", coded(ErrImageTooLarge, fmt.Sprintf("the photo is %dx%d: this app handles up to %d megapixels",
-			cfg.Width, cfg.Height, maxPixels/1_000_000), imageio.ErrTooLarge)
-	}
-	img, format, err := imageio.DecodeBytes(data)
-	if err != nil {
-		switch {
-		case errors.Is(err, imageio.ErrTooLarge):
-			return nil, "", coded(ErrImageTooLarge, "the photo is too large: "+err.Error(), err)
-		case errors.Is(err, imageio.ErrEmpty):
-			return nil, "", coded(ErrImageEmpty, "the photo has no pixels", err)
-		}
-		return nil, "", coded(ErrImageDecode, "this file is not a photo the app can read (JPEG, PNG, WebP, GIF, BMP or TIFF): "+err.Error(), err)
-	}
-	return img, format, nil
-}
-
 func (b *bridge) restore(args []js.Value) (any, error) {
-	id := arg(args, 0).Int()
+	id := intArg(args, 0)
 	data, err := bytesFrom(arg(args, 1))
 	if err != nil {
 		return nil, err
 	}
 	var o restoreOptions
-	if v := arg(args, 2); v.Type() == js.TypeObject {
-		if err := vert.ValueOf(v).AssignTo(&o); err != nil {
-			return nil, coded(ErrBadRequest, "restore options: "+err.Error(), err)
-		}
+	if err := decode(arg(args, 2), &o); err != nil {
+		return nil, err
 	}
-	onProgress := arg(args, 3)
-	opt, format, quality, err := o.toOptions()
+	opt, err := o.toOptions()
 	if err != nil {
 		return nil, err
 	}
-
+	onProgress := arg(args, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b.cmu.Lock()
-	if b.canceled[id] {
-		delete(b.canceled, id)
-		b.cmu.Unlock()
-		return nil, coded(ErrCancelled, "cancelled", context.Canceled)
-	}
+	early := b.early[id]
+	delete(b.early, id)
 	b.cancels[id] = cancel
 	b.cmu.Unlock()
 	defer func() {
@@ -383,140 +220,125 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 		delete(b.cancels, id)
 		b.cmu.Unlock()
 	}()
+	if early {
+		return nil, context.Canceled
+	}
 
 	b.job.Lock()
 	defer b.job.Unlock()
 	if b.model == nil {
-		return nil, coded(ErrNoModel, "no model is loaded", nil)
+		return nil, errNoModel.with("no model is loaded")
 	}
 	img, inFormat, err := decodeImage(data)
 	if err != nil {
 		return nil, err
 	}
-	tiles := 0
 	opt.Progress = func(p restore.Progress) {
-		tiles = p.Tiles
 		if onProgress.Type() == js.TypeFunction {
-			done := (p.Tile-1)*p.Steps + p.Step
-			onProgress.Invoke(vert.ValueOf(progressEvent{Tile: p.Tile, Tiles: p.Tiles, Step: p.Step, Steps: p.Steps,
-				Fraction: float64(done) / float64(p.Tiles*p.Steps)}).Value)
+			onProgress.Invoke(object("tile", p.Tile, "tiles", p.Tiles, "step", p.Step, "steps", p.Steps,
+				"fraction", float64((p.Tile-1)*p.Steps+p.Step)/float64(p.Tiles*p.Steps)))
 		}
 		yield() // lets a cancel message in
 	}
 	yield()
 	if err := ctx.Err(); err != nil {
-		return nil, coded(ErrCancelled, "cancelled", err)
+		return nil, err
+	}
+	if b.r == nil {
+		b.r = restore.New(b.model, b.be)
+		b.r.Reason = b.why
 	}
 	start := time.Now()
-	res, fallback, err := b.run(ctx, img, opt)
+	res, rep, err := b.r.Restore(ctx, img, opt)
+	b.be, b.why = b.r.Backend, b.r.Reason // the CPU, for good, after a fallback
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, coded(ErrCancelled, "cancelled", err)
-		}
 		return nil, err
 	}
 	ms := millisSince(start)
-	out, mime, err := encodeImage(res, format, o.Depth, quality)
+	out, mime, err := encodeImage(res, o.Format, o.Depth, o.Quality)
 	if err != nil {
 		return nil, err
 	}
-	rid := b.keep(res)
-	steps := opt.Steps
-	if steps == 0 {
-		steps = b.model.Cfg.DefaultSteps
+	b.cmu.Lock()
+	b.nextRes++
+	rid := b.nextRes
+	b.results[rid] = res
+	delete(b.results, rid-2) // the last two are kept for encode
+	b.cmu.Unlock()
+	v := vert.ValueOf(rep).Value
+	for k, x := range map[string]any{"resultId": rid, "width": res.W, "height": res.H, "format": mime[len("image/"):],
+		"mime": mime, "inputFormat": inFormat, "ms": ms, "bytes": bytesTo(out)} {
+		v.Set(k, x)
 	}
-	eq := opt.Equalize == restore.EqualizeOn || (opt.Equalize == restore.EqualizeAuto && restore.ShouldEqualize(img))
-	v := vert.ValueOf(restoreResult{ResultID: rid, Width: res.W, Height: res.H, Format: format, MIME: mime, Input: inFormat,
-		Equalized: eq, Tiles: tiles, Steps: steps, Millis: ms, Backend: b.beInfo, Fallback: fallback}).Value
-	v.Set("bytes", bytesTo(out))
 	return v, nil
 }
 
-// run restores on the chosen backend; if the GPU fails (limits, device
-// lost), it switches to the CPU for good and runs the job again there.
-func (b *bridge) run(ctx context.Context, img *imageio.Image, opt restore.Options) (*imageio.Image, string, error) {
-	if b.r == nil {
-		b.r = restore.New(b.model, b.be)
-	}
-	res, err := b.r.Restore(ctx, img, opt)
-	if err == nil || b.beInfo.Kind != "gpu" || errors.Is(err, context.Canceled) || ctx.Err() != nil ||
-		errors.Is(err, restore.ErrBudget) { // the caller's budget: the CPU would refuse it too
-		return res, "", err
-	}
-	reason := fmt.Sprintf("the GPU failed (%v); finished on the CPU", err)
-	b.dropRestorer()
-	if b.closeGPU != nil {
-		_ = b.closeGPU()
-		b.closeGPU = nil
-	}
-	b.useCPU(reason)
-	b.r = restore.New(b.model, b.be)
-	res, err = b.r.Restore(ctx, img, opt)
-	return res, reason, err
-}
-
-func (o restoreOptions) toOptions() (opt restore.Options, format string, quality int, err error) {
-	bad := func(f string, a ...any) error { return coded(ErrBadRequest, fmt.Sprintf(f, a...), nil) }
-	if o.Steps < 0 || o.Steps > 20 {
-		return opt, "", 0, bad("steps %d: want 1 to 20", o.Steps)
-	}
-	if o.Seed < 0 || o.Seed > 1<<53 {
-		return opt, "", 0, bad("seed %v: want 0 to 2^53", o.Seed)
-	}
+func (o restoreOptions) toOptions() (restore.Options, error) {
 	ns := 1.0
 	if o.NoiseScale != nil {
 		ns = *o.NoiseScale
 	}
-	if !(ns >= 0 && ns <= 10) {
-		return opt, "", 0, bad("noise scale %v: want 0 to 10", ns)
+	eq := map[string]restore.EqualizeMode{"": restore.EqualizeAuto, "auto": restore.EqualizeAuto, "on": restore.EqualizeOn,
+		"off": restore.EqualizeOff}
+	mode, eqOK := eq[o.Equalize]
+	for _, c := range []struct {
+		bad  bool
+		what string
+	}{
+		{o.Steps < 0 || o.Steps > 20, fmt.Sprintf("steps %d: want 1 to 20", o.Steps)},
+		{o.Seed < 0 || o.Seed > 1<<53, fmt.Sprintf("seed %v: want 0 to 2^53", o.Seed)},
+		{!(ns >= 0 && ns <= 10), fmt.Sprintf("noise scale %v: want 0 to 10", ns)},
+		{o.MemoryMiB < 0 || o.MemoryMiB > 1<<16, fmt.Sprintf("memoryMiB %d: want 0 (no budget) to 65536", o.MemoryMiB)},
+		{!eqOK, fmt.Sprintf("equalize %q: want auto, on or off", o.Equalize)},
+		{o.Tile > 0 && o.Tile < 32, fmt.Sprintf("tile %d: want at least 32 pixels, 0 (default) or -1 (whole image)", o.Tile)},
+		{o.Overlap < 0, fmt.Sprintf("overlap %d must not be negative", o.Overlap)},
+		{o.Depth != 0 && o.Depth != 8 && o.Depth != 16, fmt.Sprintf("depth %d: want 8 or 16", o.Depth)},
+	} {
+		if c.bad {
+			return restore.Options{}, errBadRequest.with("%s", c.what)
+		}
 	}
-	if o.MemoryMiB < 0 || o.MemoryMiB > 1<<16 {
-		return opt, "", 0, bad("memoryMiB %d: want 0 (no budget) to 65536", o.MemoryMiB)
+	if _, _, err := format(o.Format, o.Quality); err != nil {
+		return restore.Options{}, err
 	}
-	opt = restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Tile: o.Tile, Overlap: o.Overlap,
-		MemoryBudget: int64(o.MemoryMiB) << 20}
-	switch o.Equalize {
-	case "", "auto":
-		opt.Equalize = restore.EqualizeAuto
-	case "on":
-		opt.Equalize = restore.EqualizeOn
-	case "off":
-		opt.Equalize = restore.EqualizeOff
-	default:
-		return opt, "", 0, bad("equalize %q: want auto, on or off", o.Equalize)
-	}
-	if o.Tile > 0 && o.Tile < 32 {
-		return opt, "", 0, bad("tile %d: want at least 32 pixels, 0 (default) or -1 (whole image)", o.Tile)
-	}
-	if o.Overlap < 0 {
-		return opt, "", 0, bad("overlap %d must not be negative", o.Overlap)
-	}
-	format, quality, err = formatOf(o.Format, o.Quality)
-	if o.Depth != 0 && o.Depth != 8 && o.Depth != 16 {
-		return opt, "", 0, bad("depth %d: want 8 or 16", o.Depth)
-	}
-	return opt, format, quality, err
+	return restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Equalize: mode, Tile: o.Tile,
+		Overlap: o.Overlap, MemoryBudget: int64(o.MemoryMiB) << 20}, nil
 }
 
-func formatOf(f string, q int) (string, int, error) {
-	switch f {
-	case "", "png":
-		f = "png"
-	case "jpeg", "jpg":
-		f = "jpeg"
-	default:
-		return "", 0, coded(ErrBadRequest, fmt.Sprintf("format %q: want png or jpeg", f), nil)
-	}
+// format checks an output format and JPEG quality (0: 92).
+func format(f string, q int) (string, int, error) {
+	fs := map[string]string{"": "png", "png": "png", "jpeg": "jpeg", "jpg": "jpeg"}
 	if q == 0 {
 		q = 92
 	}
-	if q < 1 || q > 100 {
-		return "", 0, coded(ErrBadRequest, fmt.Sprintf("quality %d: want 1 to 100", q), nil)
+	switch {
+	case fs[f] == "":
+		return "", 0, errBadRequest.with("format %q: want png or jpeg", f)
+	case q < 1 || q > 100:
+		return "", 0, errBadRequest.with("quality %d: want 1 to 100", q)
 	}
-	return f, q, nil
+	return fs[f], q, nil
 }
 
-func encodeImage(img *imageio.Image, format string, depth, quality int) ([]byte, string, error) {
+// decodeImage decodes an uploaded photo with the web's size limit.
+func decodeImage(data []byte) (*imageio.Image, string, error) {
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil && cfg.Width*cfg.Height > maxPixels {
+		return nil, "", fmt.Errorf("the photo is %dx%d: this app handles up to %d megapixels (%w)",
+			cfg.Width, cfg.Height, maxPixels/1_000_000, imageio.ErrTooLarge)
+	}
+	img, f, err := imageio.DecodeBytes(data)
+	if err != nil && !errors.Is(err, imageio.ErrEmpty) && !errors.Is(err, imageio.ErrTooLarge) {
+		return nil, "", errDecode.with("this file is not a photo the app can read (JPEG, PNG, WebP, GIF, BMP or TIFF): %w", err)
+	}
+	return img, f, err
+}
+
+// encodeImage encodes as format (png or jpeg) at depth bits (0: the input's).
+func encodeImage(img *imageio.Image, f string, depth, quality int) ([]byte, string, error) {
+	f, quality, err := format(f, quality)
+	if err != nil {
+		return nil, "", err
+	}
 	if depth == 0 {
 		depth = img.Depth
 	}
@@ -524,51 +346,29 @@ func encodeImage(img *imageio.Image, format string, depth, quality int) ([]byte,
 		depth = 8
 	}
 	var buf bytes.Buffer
-	if err := imageio.Encode(&buf, img, format, depth, quality); err != nil {
-		return nil, "", coded(ErrInternal, "encode: "+err.Error(), err)
+	if err := imageio.Encode(&buf, img, f, depth, quality); err != nil {
+		return nil, "", fmt.Errorf("encode: %w", err)
 	}
-	return buf.Bytes(), "image/" + format, nil
+	return buf.Bytes(), "image/" + f, nil
 }
 
-// keep remembers the last few results for encode (download in another format).
-func (b *bridge) keep(img *imageio.Image) int {
-	b.cmu.Lock()
-	defer b.cmu.Unlock()
-	b.nextRes++
-	b.results[b.nextRes] = img
-	b.order = append(b.order, b.nextRes)
-	for len(b.order) > 2 {
-		delete(b.results, b.order[0])
-		b.order = b.order[1:]
-	}
-	return b.nextRes
-}
-
+// encode re-encodes a kept result (download in another format).
 func (b *bridge) encode(args []js.Value) (any, error) {
-	id := arg(args, 0).Int()
-	format, quality, err := formatOf(arg(args, 1).String(), 0)
-	if err != nil {
-		return nil, err
-	}
-	if q := arg(args, 2); q.Type() == js.TypeNumber {
-		if format, quality, err = formatOf(format, q.Int()); err != nil {
-			return nil, err
-		}
-	}
 	b.cmu.Lock()
-	img := b.results[id]
+	img := b.results[intArg(args, 0)]
 	b.cmu.Unlock()
 	if img == nil {
-		return nil, coded(ErrNoResult, "that result is no longer in memory: restore the photo again", nil)
+		return nil, errNoResult.with("that result is no longer in memory: restore the photo again")
 	}
-	out, mime, err := encodeImage(img, format, 0, quality)
+	q := 0
+	if v := arg(args, 2); v.Type() == js.TypeNumber {
+		q = v.Int()
+	}
+	out, mime, err := encodeImage(img, arg(args, 1).String(), 0, q)
 	if err != nil {
 		return nil, err
 	}
-	v := js.Global().Get("Object").New()
-	v.Set("bytes", bytesTo(out))
-	v.Set("mime", mime)
-	return v, nil
+	return object("bytes", bytesTo(out), "mime", mime), nil
 }
 
 // decode turns a photo the browser cannot show (TIFF, EXIF-rotated in old
@@ -578,19 +378,44 @@ func (b *bridge) decode(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, format, err := decodeImage(data)
+	img, f, err := decodeImage(data)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := encodeImage(img, "png", 8, 0)
+	out, mime, err := encodeImage(img, "png", 8, 0)
 	if err != nil {
 		return nil, err
 	}
-	v := js.Global().Get("Object").New()
-	v.Set("bytes", bytesTo(out))
-	v.Set("width", img.W)
-	v.Set("height", img.H)
-	v.Set("format", format)
-	v.Set("mime", "image/png")
+	return object("bytes", bytesTo(out), "width", img.W, "height", img.H, "format", f, "mime", mime), nil
+}
+
+// profile times one UNet pass at a tile size on the GPU (gpu.ProfilePass).
+func (b *bridge) profile(args []js.Value) (any, error) {
+	var o profileOptions
+	if err := decode(arg(args, 0), &o); err != nil {
+		return nil, err
+	}
+	if o.Width < 1 || o.Height < 1 || o.Width*o.Height > maxPixels {
+		return nil, errBadRequest.with("profile size %dx%d: want a width and height of at least 1 and at most %d pixels", o.Width, o.Height, maxPixels)
+	}
+	if o.Reps < 0 || o.Reps > 100 {
+		return nil, errBadRequest.with("profile reps %d: want 1 to 100 (0: 2)", o.Reps)
+	}
+	b.job.Lock()
+	defer b.job.Unlock()
+	switch {
+	case b.model == nil:
+		return nil, errNoModel.with("no model is loaded")
+	case b.be == nil || !b.be.Device().GPU || profileGPU == nil:
+		return nil, errBackend.with("profile needs the GPU backend; this worker runs on the CPU (%s)", b.why)
+	}
+	b.setBackend(b.be, b.why) // the restorer's program would sit beside the profiled one
+	v, err := profileGPU(b.be, b.model, o.Width, o.Height, cmp.Or(o.Reps, 2))
+	if err != nil {
+		return nil, errBackend.with("profile: %w", err)
+	}
+	v.Set("backend", vert.ValueOf(restore.Describe(b.be, b.why)).Value)
 	return v, nil
 }
+
+func millisSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

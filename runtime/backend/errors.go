@@ -17,9 +17,3 @@ var (
 	// Smaller tiles fit.
 	ErrLimits = errors.New("beyond the GPU adapter's limits")
 )
-
-// BufferLimiter is implemented by backends whose tensors must each fit one
-// device buffer. MaxTensorBytes is the largest tensor a Program may hold.
-type BufferLimiter interface {
-	MaxTensorBytes() int64
-}

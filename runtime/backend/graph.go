@@ -1,6 +1,10 @@
 package backend
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/diffuir-web/diffuir/runtime/weights"
+)
 
 // Tensor is an activation of one image: C channels of H×W, planar.
 // The zero Tensor (C == 0) means "none" in optional op fields.
@@ -157,10 +161,14 @@ func (g *Graph) Validate() error {
 	return nil
 }
 
-// Weights is the source of parameters for a backend: a weight pack, or
-// anything else that can hand out named float32 tensors.
+// Weights is the source of parameters for a backend: a weight pack (which
+// implements it), or anything that can describe and hand out named tensors.
+// Info and Raw give the stored dtype, shape and bytes, so a backend can keep
+// f16 weights as they are instead of a round trip through float32.
 type Weights interface {
 	Float32(name string) ([]float32, error)
+	Info(name string) (weights.TensorInfo, bool)
+	Raw(name string) ([]byte, error)
 }
 
 // Vector reads a weight tensor that must hold exactly want values (a bias,
@@ -181,17 +189,40 @@ func Vector(w Weights, name string, want int) ([]float32, error) {
 type Backend interface {
 	// Name says what runs the graph, e.g. "cpu (2 threads, avx2)" or an adapter name.
 	Name() string
+	// Device describes what runs the graph, for the automatic backend
+	// choice, tile sizing and reports.
+	Device() Device
 	// Compile prepares g for repeated runs: plans memory and prepares
 	// weights and kernels once. With taps set, tapped tensors stay readable.
 	Compile(g *Graph, w Weights, taps bool) (Program, error)
+	// Close releases the device; programs compiled by the backend must be
+	// closed first. Closing twice is harmless.
+	Close() error
 }
 
-// Program is a graph compiled for one image size.
+// Device describes a backend's hardware.
+type Device struct {
+	GPU bool // false: the host's CPU
+	// Software marks a GPU API implemented on the CPU (lavapipe,
+	// SwiftShader): the CPU backend is faster there.
+	Software bool
+	// API and Adapter name the GPU's API ("vulkan", "webgpu") and adapter,
+	// for reports.
+	API, Adapter string
+	// MaxTensorBytes is the largest tensor a program may hold (one device
+	// buffer binding); 0 means no limit. Restore sizes its tiles from it.
+	MaxTensorBytes int64
+}
+
+// Program is a graph compiled for one image size. Its Stepper methods run
+// the residual sampler around the UNet: on the device for the GPU, on the
+// host (HostStepper) for the CPU, so restore has one sampler loop.
 type Program interface {
 	// Run executes one UNet pass: input holds g.Input (6×H×W), time the
-	// per-step vector (g.TimeLen values); the result is written to out
+	// per-step time vector (g.TimeLen values); the result is written to out
 	// (3×H×W). Run must not allocate.
 	Run(input, time, out []float32) error
+	Stepper
 	// Tap copies the named activation of the last run into a new slice.
 	Tap(name string) ([]float32, error)
 	// MemoryBytes is the activation memory the program holds.
@@ -199,15 +230,16 @@ type Program interface {
 	Close() error
 }
 
-// Stepper is implemented by programs that keep the sampler state on the
-// device, so a step uploads only the time vector and three scalars.
+// Stepper runs the sampler loop of one tile, keeping the sampler state
+// where the program's memory is, so a step passes only the time vector and
+// three scalars.
 type Stepper interface {
-	// Begin uploads x_in and the starting x (both 3×h×w, unpadded, h×w ≤
+	// Begin takes x_in and the starting x (both 3×h×w, unpadded, h×w ≤
 	// the graph's padded size) and pads x_in into the input's channels 3..5.
 	Begin(xin, x []float32, h, w int) error
 	// Step pads x into the input's channels 0..2, runs the UNet, and
-	// updates x in place on the device: alpha/delta as sampler.Step, last
-	// selects the final form.
+	// updates x in place: alpha/delta as sampler.Step, last selects the
+	// final form.
 	Step(time []float32, alpha, delta float32, last bool) error
 	// Result reads x (3×h×w) back.
 	Result(x []float32) error

@@ -13,16 +13,10 @@ import (
 // (2^levels for the official four-level models).
 func Multiple(cfg weights.Config) int { return 1 << len(cfg.Mults) }
 
-// Source is what a Model reads its parameters from; *weights.Pack is one.
-type Source interface {
-	Float32(name string) ([]float32, error)
-	Shape(name string) ([]int, bool)
-}
-
 // Model is a DiffUIR UNet bound to its parameters.
 type Model struct {
 	Cfg                weights.Config
-	Params             Source
+	Params             backend.Weights // a *weights.Pack
 	timeLen            int
 	films              []film
 	t1w, t1b, t3w, t3b []float32
@@ -37,17 +31,17 @@ type film struct {
 
 // New checks that src holds every parameter of the UNet for cfg with the
 // right shape and prepares the host-side time MLP.
-func New(cfg weights.Config, src Source) (*Model, error) {
+func New(cfg weights.Config, src backend.Weights) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	for _, s := range ParamSpecs(cfg) {
-		shape, ok := src.Shape(s.Name)
+		info, ok := src.Info(s.Name)
 		if !ok {
 			return nil, fmt.Errorf("model: missing parameter %s", s.Name)
 		}
-		if !slices.Equal(shape, s.Shape) {
-			return nil, fmt.Errorf("model: %s: shape %v, want %v", s.Name, shape, s.Shape)
+		if !slices.Equal(info.Shape, s.Shape) {
+			return nil, fmt.Errorf("model: %s: shape %v, want %v", s.Name, info.Shape, s.Shape)
 		}
 	}
 	m := &Model{Cfg: cfg, Params: src}
@@ -206,7 +200,7 @@ func (b *builder) conv(name string, a, c2 backend.Tensor, cout, k, stride, pad i
 	}
 	out := b.g.NewTensor(cout, (h+2*pad-k)/stride+1, (w+2*pad-k)/stride+1)
 	bias := name + ".bias"
-	if _, ok := b.m.Params.Shape(bias); !ok {
+	if _, ok := b.m.Params.Info(bias); !ok {
 		bias = ""
 	}
 	b.g.Add(&backend.Conv{Name: name, Out: out, A: a, B: c2, Res: res, Weight: name + ".weight", Bias: bias,

@@ -6,19 +6,12 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
-type packSource struct{ *weights.Pack }
-
-func (s packSource) Shape(name string) ([]int, bool) {
-	info, ok := s.Info(name)
-	return info.Shape, ok
-}
-
 // FromPack builds the model described by a pack's header from its tensors.
 func FromPack(p *weights.Pack) (*Model, error) {
 	if p.Header.Flags&weights.FlagStandardized == 0 {
 		return nil, errors.New("model: pack stores raw weight-standardized convs; re-convert it with this version's converter")
 	}
-	return New(p.Header.Config, packSource{p})
+	return New(p.Header.Config, p)
 }
 
 // FromTensors packs tensors for cfg and opens the result, exactly as a pack

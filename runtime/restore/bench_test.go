@@ -85,12 +85,12 @@ func benchRestore(b *testing.B, be backend.Backend) {
 			defer r.Close()
 			img := gradient(size[0], size[1], false)
 			opt := restore.Options{Steps: 3, Tile: -1, Equalize: restore.EqualizeOff}
-			if _, err := r.Restore(context.Background(), img, opt); err != nil { // compile + warm up
+			if _, _, err := r.Restore(context.Background(), img, opt); err != nil { // compile + warm up
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := r.Restore(context.Background(), img, opt); err != nil {
+				if _, _, err := r.Restore(context.Background(), img, opt); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
 	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/restore"
@@ -13,23 +12,24 @@ import (
 
 // A restore: open a pack, bind the model to a backend, restore an image.
 func Example() {
-	// A real program reads a pack with weights.OpenFile("diffuir-tiny.duir").
+	// A real program reads the bytes of a pack (or a checkpoint) from a file.
 	packBytes, _ := weights.Marshal(weights.Tiny, model.RandomWeights(weights.Tiny, 1, weights.F16))
-	pack, err := weights.Open(packBytes)
+	m, _, err := restore.Load(packBytes, restore.LoadOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	m, err := model.FromPack(pack)
+	be, _, err := restore.OpenBackend(restore.BackendOptions{Want: restore.BackendCPU})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	r := restore.New(m, &cpu.Backend{})
+	defer be.Close()
+	r := restore.New(m, be)
 	defer r.Close()
 
 	img := &imageio.Image{W: 20, H: 12, RGB: make([]float32, 3*20*12), Depth: 8}
-	out, err := r.Restore(context.Background(), img, restore.Options{Steps: 3, Equalize: restore.EqualizeOff,
+	out, _, err := r.Restore(context.Background(), img, restore.Options{Steps: 3, Equalize: restore.EqualizeOff,
 		Progress: func(p restore.Progress) { fmt.Printf("tile %d/%d step %d/%d\n", p.Tile, p.Tiles, p.Step, p.Steps) }})
 	if err != nil {
 		fmt.Println(err)

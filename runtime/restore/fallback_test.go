@@ -13,16 +13,24 @@ import (
 )
 
 // flaky wraps the CPU backend: it fails compiles of graphs larger than
-// maxPixels with failErr, and can claim a buffer limit.
+// maxPixels with failErr, can claim to be a GPU and a buffer limit.
 type flaky struct {
 	cpu.Backend
 	failErr   error
 	maxPixels int
+	gpu       bool
 	limit     int64
 	compiled  []int // pixels of each successful compile
+	closed    bool
 }
 
 func (f *flaky) Name() string { return "flaky" }
+
+func (f *flaky) Device() backend.Device {
+	return backend.Device{GPU: f.gpu, MaxTensorBytes: f.limit}
+}
+
+func (f *flaky) Close() error { f.closed = true; return nil }
 
 func (f *flaky) Compile(g *backend.Graph, w backend.Weights, taps bool) (backend.Program, error) {
 	px := g.Input.H * g.Input.W
@@ -33,52 +41,59 @@ func (f *flaky) Compile(g *backend.Graph, w backend.Weights, taps bool) (backend
 	return f.Backend.Compile(g, w, taps)
 }
 
-type limited struct{ *flaky }
-
-func (l limited) MaxTensorBytes() int64 { return l.limit }
-
 func TestRetriesWithSmallerTilesOnOutOfMemory(t *testing.T) {
-	be := &flaky{failErr: backend.ErrOutOfMemory, maxPixels: 64 * 64}
+	be := &flaky{failErr: backend.ErrOutOfMemory, maxPixels: 64 * 64, gpu: true}
 	r := restore.New(tinyModel(t), be)
 	defer r.Close()
-	var notices []string
-	_, err := r.Restore(context.Background(), gradient(80, 70, false), restore.Options{Steps: 1, Tile: -1,
-		Notice: func(s string) { notices = append(notices, s) }})
+	_, rep, err := r.Restore(context.Background(), gradient(80, 70, false), restore.Options{Steps: 1, Tile: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(notices) != 1 || !strings.Contains(notices[0], "retrying with") {
-		t.Fatalf("notices %q", notices)
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "retrying with") || rep.Fallback != "" || rep.Tiles < 2 {
+		t.Fatalf("report %+v", rep)
 	}
 }
 
-func TestFallsBackOnDeviceLoss(t *testing.T) {
-	be := &flaky{failErr: backend.ErrDeviceLost}
-	r := restore.New(tinyModel(t), be)
+func TestFallsBackToTheCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"device lost", backend.ErrDeviceLost},
+		{"out of memory even in small tiles", backend.ErrOutOfMemory},
+		{"any other GPU failure", errors.New("shader rejected")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := &flaky{failErr: tc.err, gpu: true}
+			r := restore.New(tinyModel(t), be)
+			defer r.Close()
+			out, rep, err := r.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1})
+			if err != nil || out == nil {
+				t.Fatalf("restore: %v", err)
+			}
+			if !strings.Contains(rep.Fallback, "finished on the CPU") || rep.Backend.Kind != "cpu" || !be.closed {
+				t.Fatalf("report %+v, GPU closed %v", rep, be.closed)
+			}
+			// The CPU keeps the job; the next report has no fallback of its own.
+			if _, rep, err = r.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1}); err != nil || rep.Fallback != "" || rep.Backend.Kind != "cpu" {
+				t.Fatalf("second restore: %v, report %+v", err, rep)
+			}
+		})
+	}
+	// The CPU has nothing to fall back to: the error reaches the caller, classified.
+	r := restore.New(tinyModel(t), &flaky{failErr: backend.ErrDeviceLost})
 	defer r.Close()
-	var notices []string
-	out, err := r.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1,
-		Fallback: &cpu.Backend{}, Notice: func(s string) { notices = append(notices, s) }})
-	if err != nil || out == nil {
-		t.Fatalf("restore: %v", err)
-	}
-	if len(notices) != 1 || !strings.Contains(notices[0], "finishing on cpu") {
-		t.Fatalf("notices %q", notices)
-	}
-	// Without a fallback the error reaches the caller, classified.
-	r2 := restore.New(tinyModel(t), &flaky{failErr: backend.ErrDeviceLost})
-	defer r2.Close()
-	if _, err := r2.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1}); !errors.Is(err, backend.ErrDeviceLost) {
+	if _, _, err := r.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1}); !errors.Is(err, backend.ErrDeviceLost) {
 		t.Fatalf("got %v, want ErrDeviceLost", err)
 	}
 }
 
 func TestTilesFitTheBufferLimit(t *testing.T) {
 	// The largest Tiny tensor is the 384-channel qkv: 1536 bytes a pixel.
-	be := limited{&flaky{limit: 1536 * 64 * 64}}
+	be := &flaky{limit: 1536 * 64 * 64}
 	r := restore.New(tinyModel(t), be)
 	defer r.Close()
-	if _, err := r.Restore(context.Background(), gradient(150, 90, false), restore.Options{Steps: 1, Tile: -1}); err != nil {
+	if _, _, err := r.Restore(context.Background(), gradient(150, 90, false), restore.Options{Steps: 1, Tile: -1}); err != nil {
 		t.Fatal(err)
 	}
 	for _, px := range be.compiled {
@@ -86,10 +101,10 @@ func TestTilesFitTheBufferLimit(t *testing.T) {
 			t.Fatalf("compiled a %d-pixel graph beyond the limit", px)
 		}
 	}
-	tiny := limited{&flaky{limit: 1000}}
+	tiny := &flaky{limit: 1000}
 	r2 := restore.New(tinyModel(t), tiny)
 	defer r2.Close()
-	if _, err := r2.Restore(context.Background(), gradient(40, 40, false), restore.Options{Steps: 1}); !errors.Is(err, backend.ErrLimits) {
+	if _, _, err := r2.Restore(context.Background(), gradient(40, 40, false), restore.Options{Steps: 1}); !errors.Is(err, backend.ErrLimits) {
 		t.Fatalf("got %v, want ErrLimits", err)
 	}
 }
@@ -100,7 +115,7 @@ func TestTilesFitTheMemoryBudget(t *testing.T) {
 	r := restore.New(m, &cpu.Backend{})
 	defer r.Close()
 	img := gradient(200, 150, false)
-	if _, err := r.Restore(context.Background(), img, restore.Options{Steps: 1, Tile: -1, MemoryBudget: budget}); err != nil {
+	if _, _, err := r.Restore(context.Background(), img, restore.Options{Steps: 1, Tile: -1, MemoryBudget: budget}); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.MemoryBytes(); got > budget || got == 0 {
@@ -109,13 +124,13 @@ func TestTilesFitTheMemoryBudget(t *testing.T) {
 	// Without the budget the whole image is one plan, well over it.
 	whole := restore.New(m, &cpu.Backend{})
 	defer whole.Close()
-	if _, err := whole.Restore(context.Background(), img, restore.Options{Steps: 1, Tile: -1}); err != nil {
+	if _, _, err := whole.Restore(context.Background(), img, restore.Options{Steps: 1, Tile: -1}); err != nil {
 		t.Fatal(err)
 	}
 	if whole.MemoryBytes() <= budget {
 		t.Fatalf("the whole image plans %d bytes: the budget tests nothing", whole.MemoryBytes())
 	}
-	_, err := r.Restore(context.Background(), img, restore.Options{Steps: 1, MemoryBudget: 1 << 10})
+	_, _, err := r.Restore(context.Background(), img, restore.Options{Steps: 1, MemoryBudget: 1 << 10})
 	if !errors.Is(err, restore.ErrBudget) {
 		t.Fatalf("a 1 KiB budget: got %v, want ErrBudget", err)
 	}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
 	"github.com/diffuir-web/diffuir/runtime/model"
-	"github.com/diffuir-web/diffuir/runtime/ref"
 	"github.com/diffuir-web/diffuir/runtime/sampler"
-	"github.com/diffuir-web/diffuir/runtime/tile"
 )
 
 // EqualizeMode chooses the low-light histogram equalization.
@@ -46,16 +44,21 @@ type Options struct {
 	// (0: no cap): tiles shrink until the plan fits, on any backend.
 	MemoryBudget int64
 	Progress     func(Progress)
-	// Fallback, if set, takes over when the backend fails for good (a lost
-	// GPU, or out of memory even with smaller tiles); Notice hears why.
-	Fallback backend.Backend
-	Notice   func(string)
 }
 
-func (o *Options) notice(format string, args ...any) {
-	if o.Notice != nil {
-		o.Notice(fmt.Sprintf(format, args...))
-	}
+// Report says how a restore ran; the CLI prints it and the browser's
+// bridge hands it to JavaScript as it is (the js tags name the fields
+// there, site/PROTOCOL.md).
+type Report struct {
+	Backend     BackendInfo `js:"backend"`   // the backend that finished the job
+	Equalized   bool        `js:"equalized"` // the low-light equalization ran
+	Tiles       int         `js:"tiles"`
+	TileSize    int         `js:"tileSize"` // side of the tiles; 0: the whole image in one pass
+	Steps       int         `js:"steps"`
+	MemoryBytes int64       `js:"memoryBytes"` // activation memory of one tile's program
+	// Fallback, when set, says why the GPU gave up and the CPU finished.
+	Fallback string   `js:"fallback"`
+	Notes    []string `js:"notes"` // retries with smaller tiles
 }
 
 // Progress reports a finished sampler step of a tile.
@@ -65,15 +68,21 @@ type Progress struct {
 }
 
 // Restorer restores images with one model on one backend. It is not safe for
-// concurrent use.
+// concurrent use. When a GPU backend fails for good (device lost, out of
+// memory or beyond its limits even with smaller tiles) the Restorer closes
+// it and moves to the CPU backend, for this restore and the later ones.
 type Restorer struct {
 	Model   *model.Model
 	Backend backend.Backend
-	sched   *sampler.Schedule
-	time    *model.TimeEncoder
-	prog    backend.Program // the last compiled program, reused while the padded size matches
-	progH   int
-	progW   int
+	// Reason says why Backend was chosen (BackendInfo.Reason of
+	// OpenBackend); reports carry it.
+	Reason   string
+	sched    *sampler.Schedule
+	time     *model.TimeEncoder
+	prog     backend.Program // the last compiled program, reused while the padded size matches
+	progH    int
+	progW    int
+	fallback string // why the last restore moved to the CPU, until reported
 }
 
 // New binds m to be.
@@ -153,147 +162,67 @@ func ShouldEqualize(img *imageio.Image) bool {
 }
 
 // Restore restores img and returns a new image of the same size (alpha and
-// bit depth kept). It honours ctx between sampler steps.
-func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options) (*imageio.Image, error) {
-	if img == nil || img.W <= 0 || img.H <= 0 {
-		return nil, errors.New("restore: empty image")
-	}
-	steps, err := r.steps(opt)
-	if err != nil {
-		return nil, err
-	}
-	src := img
-	if opt.Equalize == EqualizeOn || (opt.Equalize == EqualizeAuto && ShouldEqualize(img)) {
-		src = &imageio.Image{W: img.W, H: img.H, RGB: append([]float32(nil), img.RGB...), Depth: img.Depth}
-		imageio.EqualizeHist(src)
-	}
-	size, overlap := opt.Tile, opt.Overlap
-	if size == 0 {
-		size = DefaultTile
-	}
-	if size < 0 {
-		size = 0 // whole image
-	}
-	if overlap == 0 {
-		overlap = DefaultOverlap
-	}
-	size, err = r.fitTile(img.W, img.H, size, opt.MemoryBudget)
-	if err != nil {
-		return nil, err
-	}
+// bit depth kept) and how it ran. It honours ctx between sampler steps. On
+// ErrLimits or ErrOutOfMemory it retries once with tiles of half the side;
+// a GPU that still fails hands the job to the CPU (Report.Fallback).
+func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options) (*imageio.Image, Report, error) {
+	var notes []string
 	retried := false
 	for {
-		res, err := r.restoreTiles(ctx, src, img, size, overlap, steps, opt)
+		p, err := r.Plan(img, opt)
+		if err != nil {
+			return nil, Report{}, err
+		}
+		res, err := r.run(ctx, p)
+		rep := Report{Backend: Describe(r.Backend, r.Reason), Equalized: p.Equalized, Tiles: len(p.Tiles), TileSize: p.TileSize,
+			Steps: len(p.steps), MemoryBytes: r.MemoryBytes(), Notes: notes}
+		if fb, ok := r.fellBack(); ok {
+			rep.Fallback = fb
+		}
 		switch {
-		case err == nil || ctx.Err() != nil:
-			return res, err
+		case err == nil:
+			return res, rep, nil
+		case ctx.Err() != nil || errors.Is(err, ErrBudget):
+			return nil, rep, err
 		case !retried && (errors.Is(err, backend.ErrLimits) || errors.Is(err, backend.ErrOutOfMemory)):
 			// Release everything, then try once more with tiles of half the side.
 			retried = true
 			r.Close()
-			side := size
+			side := p.TileSize
 			if side == 0 {
 				side = max(img.W, img.H)
 			}
-			size = max(64, side/2)
-			opt.notice("%s: %v; retrying with %d px tiles", r.Backend.Name(), err, size)
-		case opt.Fallback != nil && r.Backend != opt.Fallback &&
-			(errors.Is(err, backend.ErrDeviceLost) || errors.Is(err, backend.ErrOutOfMemory) || errors.Is(err, backend.ErrLimits)):
+			opt.Tile = max(64, side/2)
+			notes = append(notes, fmt.Sprintf("%s: %v; retrying with %d px tiles", r.Backend.Name(), err, opt.Tile))
+		case r.Backend.Device().GPU:
 			r.Close()
-			opt.notice("%s failed (%v); finishing on %s", r.Backend.Name(), err, opt.Fallback.Name())
-			r.Backend = opt.Fallback
-			size = DefaultTile
+			r.Backend.Close() // lost or unable: the CPU takes its place for good
+			r.fallback = fmt.Sprintf("the GPU failed (%v); finished on the CPU", err)
+			r.Backend, r.Reason = &cpu.Backend{}, r.fallback
 		default:
-			return nil, err
+			return nil, rep, err
 		}
 	}
 }
 
-// fitTile shrinks the tile side (0 = whole image) until every tensor of a
-// tile's graph fits the backend's largest buffer, so a GPU with WebGPU's
-// default 128 MiB bindings gets tiles it can hold instead of an error, and
-// until the tile's activation plan fits budget (bytes, 0: none).
-func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
-	maxBytes := int64(math.MaxInt64)
-	if lim, ok := r.Backend.(backend.BufferLimiter); ok {
-		maxBytes = lim.MaxTensorBytes()
-	}
-	if maxBytes == math.MaxInt64 && budget <= 0 {
-		return size, nil
-	}
-	mult := model.Multiple(r.Model.Cfg)
-	for {
-		tw, th := w, h
-		if size > 0 {
-			tw, th = min(w, size), min(h, size)
-		}
-		g, err := r.Model.Graph((th+mult-1)/mult*mult, (tw+mult-1)/mult*mult)
-		if err != nil {
-			return 0, fmt.Errorf("restore: %w", err)
-		}
-		largest := 0
-		for _, t := range g.Tensors {
-			largest = max(largest, t.Len())
-		}
-		planned := int64(0)
-		if budget > 0 {
-			planned = 4 * int64(g.PlanMemory([]backend.Tensor{g.Input, g.Output}).Total())
-		}
-		if int64(largest)*4 <= maxBytes && (budget <= 0 || planned <= budget) {
-			return size, nil
-		}
-		side := max(tw, th)
-		if side <= 2*mult {
-			if int64(largest)*4 > maxBytes {
-				return 0, fmt.Errorf("restore: %w: even a %dx%d tile needs a %d-byte buffer, the device allows %d",
-					backend.ErrLimits, tw, th, largest*4, maxBytes)
-			}
-			return 0, fmt.Errorf("restore: %w: even a %dx%d tile plans %.1f MiB of activations, over the %.1f MiB budget",
-				ErrBudget, tw, th, float64(planned)/(1<<20), float64(budget)/(1<<20))
-		}
-		// Round down: rounding 3/4 of the side up to the multiple could give
-		// the side back (48 -> 36 -> 48) and loop forever.
-		size = side * 3 / 4 / mult * mult
-	}
+// fellBack reports the reason of a fallback once, to the restore it happened in.
+func (r *Restorer) fellBack() (string, bool) {
+	fb := r.fallback
+	r.fallback = ""
+	return fb, fb != ""
 }
 
-func (r *Restorer) restoreTiles(ctx context.Context, src, img *imageio.Image, size, overlap int, steps []sampler.Step, opt Options) (*imageio.Image, error) {
-	if size > 0 && size <= overlap {
-		overlap = size / 4
+// run restores every tile of p and blends them.
+func (r *Restorer) run(ctx context.Context, p *Plan) (*imageio.Image, error) {
+	all := make([]int, len(p.Tiles))
+	for i := range all {
+		all[i] = i
 	}
-	tiles, err := tile.Plan(img.W, img.H, size, overlap)
+	outs, err := r.RestoreTiles(ctx, p, all)
 	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, err
 	}
-	blend, err := tile.NewBlender(img.W, img.H, 3, tiles, overlap)
-	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	for i, t := range tiles {
-		tw, th := t.X1-t.X0, t.Y1-t.Y0
-		xin := make([]float32, 3*tw*th)
-		for c := 0; c < 3; c++ {
-			for y := 0; y < th; y++ {
-				row := src.RGB[(c*img.H+t.Y0+y)*img.W+t.X0:]
-				for x := 0; x < tw; x++ {
-					xin[(c*th+y)*tw+x] = row[x]*2 - 1
-				}
-			}
-		}
-		region := Region{X0: t.X0, Y0: t.Y0, W: tw, H: th}
-		out, err := r.restoreTile(ctx, xin, region, steps, opt, i+1, len(tiles))
-		if err != nil {
-			return nil, err
-		}
-		if err := blend.Add(t, out); err != nil {
-			return nil, fmt.Errorf("restore: %w", err)
-		}
-	}
-	res := &imageio.Image{W: img.W, H: img.H, RGB: make([]float32, 3*img.W*img.H), Alpha: img.Alpha, Depth: img.Depth}
-	if err := blend.Result(res.RGB); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	return res, nil
+	return p.Blend(outs)
 }
 
 func (r *Restorer) steps(opt Options) ([]sampler.Step, error) {
@@ -325,17 +254,18 @@ func (r *Restorer) RestorePlanar(ctx context.Context, xin []float32, reg Region,
 	return r.restoreTile(ctx, xin, reg, steps, opt, 1, 1)
 }
 
+// restoreTile runs the sampler on one tile: the starting point from x_in
+// and the position-keyed noise, then the steps on the program's Stepper.
+// Steps may be submitted without waiting (the GPU), so Progress reports a
+// submitted step; Result waits for them all.
 func (r *Restorer) restoreTile(ctx context.Context, xin []float32, reg Region, steps []sampler.Step, opt Options, tileIdx, tiles int) ([]float32, error) {
 	h, w := reg.H, reg.W
 	m := model.Multiple(r.Model.Cfg)
-	ph, pw := (h+m-1)/m*m, (w+m-1)/m*m
-	prog, err := r.program(ph, pw)
+	prog, err := r.program((h+m-1)/m*m, (w+m-1)/m*m)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	n, pn := h*w, ph*pw
-	x := make([]float32, 3*n)
-	tv := make([]float32, r.Model.TimeLen())
+	x := make([]float32, 3*h*w)
 	r.sched.Init(x, xin, nil, 0)
 	if opt.NoiseScale != 0 {
 		ns := float32(0.1) * opt.NoiseScale // sqrt(sampler.SumScale)
@@ -347,64 +277,27 @@ func (r *Restorer) restoreTile(ctx context.Context, xin []float32, reg Region, s
 			}
 		}
 	}
-	if sp, ok := prog.(backend.Stepper); ok {
-		if err := r.stepOnDevice(ctx, sp, x, xin, h, w, steps, opt, tileIdx, tiles); err != nil {
-			return nil, err
-		}
-		for i, v := range x {
-			x[i] = min(max((v+1)/2, 0), 1)
-		}
-		return x, nil
+	if err := prog.Begin(xin, x, h, w); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
-	rr := make([]float32, 3*n)
-	in := make([]float32, 6*pn)
-	out := make([]float32, 3*pn)
-	// x_in's half of the network input is the same for every step.
-	ref.ReflectPad(in[3*pn:], xin, 3, h, w, ph-h, pw-w)
+	tv := make([]float32, r.Model.TimeLen())
 	for i, st := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("restore: %w", err)
 		}
-		ref.ReflectPad(in[:3*pn], x, 3, h, w, ph-h, pw-w)
 		r.time.Encode(tv, st.TimeInput)
-		if err := prog.Run(in, tv, out); err != nil {
+		if err := prog.Step(tv, st.Alpha, st.Delta, st.Last); err != nil {
 			return nil, fmt.Errorf("restore: step %d: %w", i+1, err)
 		}
-		ref.Crop(rr, out, 3, ph, pw, h, w)
-		sampler.Update(st, x, xin, rr)
 		if opt.Progress != nil {
 			opt.Progress(Progress{Tile: tileIdx, Tiles: tiles, Step: i + 1, Steps: len(steps)})
 		}
+	}
+	if err := prog.Result(x); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
 	for i, v := range x {
 		x[i] = min(max((v+1)/2, 0), 1)
 	}
 	return x, nil
-}
-
-// stepOnDevice runs the sampler loop on a program that keeps x on the
-// device: each step uploads only the time vector and the step's scalars.
-// Steps are submitted without waiting, so Progress reports a submitted
-// step (the GPU may still be working on it); Result waits for them all.
-func (r *Restorer) stepOnDevice(ctx context.Context, sp backend.Stepper, x, xin []float32, h, w int, steps []sampler.Step, opt Options, tileIdx, tiles int) error {
-	if err := sp.Begin(xin, x, h, w); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	tv := make([]float32, r.Model.TimeLen())
-	for i, st := range steps {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
-		r.time.Encode(tv, st.TimeInput)
-		if err := sp.Step(tv, st.Alpha, st.Delta, st.Last); err != nil {
-			return fmt.Errorf("restore: step %d: %w", i+1, err)
-		}
-		if opt.Progress != nil {
-			opt.Progress(Progress{Tile: tileIdx, Tiles: tiles, Step: i + 1, Steps: len(steps)})
-		}
-	}
-	if err := sp.Result(x); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	return nil
 }

@@ -45,7 +45,7 @@ func TestRestoreKeepsAlphaAndRange(t *testing.T) {
 	r := restore.New(tinyModel(t), &cpu.Backend{})
 	defer r.Close()
 	img := gradient(21, 13, true)
-	out, err := r.Restore(context.Background(), img, restore.Options{Steps: 2, Equalize: restore.EqualizeOff})
+	out, _, err := r.Restore(context.Background(), img, restore.Options{Steps: 2, Equalize: restore.EqualizeOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestTilesReportProgressAndMatchSeeds(t *testing.T) {
 	var events []restore.Progress
 	opt := restore.Options{Steps: 2, Tile: 24, Overlap: 8, NoiseScale: 1, Seed: 7, Equalize: restore.EqualizeOff,
 		Progress: func(p restore.Progress) { events = append(events, p) }}
-	a, err := r.Restore(context.Background(), img, opt)
+	a, _, err := r.Restore(context.Background(), img, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestTilesReportProgressAndMatchSeeds(t *testing.T) {
 		t.Fatalf("%d progress events for %d tiles of 2 steps", len(events), tiles)
 	}
 	opt.Progress = nil
-	b, err := r.Restore(context.Background(), img, opt)
+	b, _, err := r.Restore(context.Background(), img, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestTilesReportProgressAndMatchSeeds(t *testing.T) {
 		}
 	}
 	opt.Seed = 8
-	c, err := r.Restore(context.Background(), img, opt)
+	c, _, err := r.Restore(context.Background(), img, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestCancel(t *testing.T) {
 			cancel()
 		}
 	}}
-	_, err := r.Restore(ctx, gradient(16, 16, false), opt)
+	_, _, err := r.Restore(ctx, gradient(16, 16, false), opt)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
@@ -122,11 +122,11 @@ func TestBadOptions(t *testing.T) {
 	r := restore.New(tinyModel(t), &cpu.Backend{})
 	defer r.Close()
 	for _, steps := range []int{-1, 21} {
-		if _, err := r.Restore(context.Background(), gradient(8, 8, false), restore.Options{Steps: steps}); err == nil {
+		if _, _, err := r.Restore(context.Background(), gradient(8, 8, false), restore.Options{Steps: steps}); err == nil {
 			t.Errorf("steps %d accepted", steps)
 		}
 	}
-	if _, err := r.Restore(context.Background(), &imageio.Image{}, restore.Options{}); err == nil {
+	if _, _, err := r.Restore(context.Background(), &imageio.Image{}, restore.Options{}); err == nil {
 		t.Error("empty image accepted")
 	}
 }

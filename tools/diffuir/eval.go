@@ -251,7 +251,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 				}
 				quantize8(deg) // the degraded photo as a file would hold it
 			}
-			out, err := r.Restore(ctx, deg, opt)
+			out, _, err := r.Restore(ctx, deg, opt)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", name, task, err)
 			}

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/diffuir-web/diffuir/runtime/convert"
 	"github.com/diffuir-web/diffuir/runtime/model"
-	"github.com/diffuir-web/diffuir/runtime/weights"
+	"github.com/diffuir-web/diffuir/runtime/restore"
 )
 
 // defaultPackName is the bundled default model, committed at models/.
@@ -48,9 +46,8 @@ func findDefaultPack() (string, error) {
 	return "", fmt.Errorf("no --model given and no bundled default model found (looked for models/%s in this directory and above, and next to the executable); pass --model PACK", defaultPackName)
 }
 
-// loadModel opens a weight pack, or converts a checkpoint in memory (f32,
-// so nothing is lost) when the file is not a pack. An empty path means the
-// bundled default (findDefaultPack).
+// loadModel reads a weight pack or a checkpoint (restore.Load). An empty
+// path means the bundled default (findDefaultPack).
 func loadModel(path string) (*model.Model, error) {
 	if path == "" {
 		var err error
@@ -62,19 +59,9 @@ func loadModel(path string) (*model.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
-	if !bytes.HasPrefix(data, []byte(weights.Magic)) {
-		data, _, err = convert.Convert(data, convert.Options{DType: weights.F32})
-		if err != nil {
-			return nil, fmt.Errorf("load model %s: %w", path, err)
-		}
-	}
-	p, err := weights.Open(data)
+	m, _, err := restore.Load(data, restore.LoadOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
-	}
-	m, err := model.FromPack(p)
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,33 +21,8 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/restore"
 )
 
-// chooseBackend opens the requested backend. "auto" takes a hardware GPU
-// when one exists, else the CPU (a software Vulkan such as lavapipe is
-// several times slower than the CPU backend: docs/BENCHMARKS.md), and says
-// which on stderr.
-func chooseBackend(name string, stderr io.Writer) (backend.Backend, error) {
-	switch name {
-	case "cpu":
-		return &cpu.Backend{}, nil
-	case "gpu", "auto":
-		be, err := gpu.New(gpu.Options{})
-		if err == nil && name == "auto" && be.Software() {
-			err = fmt.Errorf("%s is a software rasterizer", be.Name())
-			be.Close()
-		}
-		if err == nil {
-			fmt.Fprintf(stderr, "backend: %s\n", be.Name())
-			return be, nil
-		}
-		if name == "gpu" {
-			return nil, fmt.Errorf("--backend gpu: %w", err)
-		}
-		cb := &cpu.Backend{}
-		fmt.Fprintf(stderr, "backend: %s (no GPU: %v)\n", cb.Name(), err)
-		return cb, nil
-	}
-	return nil, usagef("--backend %q: want auto, cpu or gpu", name)
-}
+// openGPU opens the native GPU backend for restore.OpenBackend.
+func openGPU() (backend.Backend, error) { return gpu.New(gpu.Options{}) }
 
 // equalizeFlag is a boolean-style flag with a third value: "--equalize"
 // forces equalization on, "--equalize=off" off, "--equalize=auto" (the
@@ -109,8 +85,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		return usagef("--tile, --overlap and --memory must not be negative")
 	}
 	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: equalize.mode, Tile: *tileSize, Overlap: *overlap,
-		MemoryBudget: int64(*budget) << 20,
-		Notice:       func(s string) { fmt.Fprintf(stderr, "\nnote: %s\n", s) }}
+		MemoryBudget: int64(*budget) << 20}
 	if *tileSize == 0 {
 		opt.Tile = -1
 	}
@@ -126,27 +101,32 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	be, err := chooseBackend(*backendName, stderr)
+	// --backend gpu means that GPU or an error; auto may take the CPU.
+	be, why, err := restore.OpenBackend(restore.BackendOptions{Want: *backendName, OpenGPU: openGPU, Require: true})
+	if errors.Is(err, restore.ErrBackendName) {
+		return usageError{"--backend: " + err.Error()}
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("--backend %s: %w", *backendName, err)
 	}
-	if _, isCPU := be.(*cpu.Backend); !isCPU {
-		opt.Fallback = &cpu.Backend{} // a lost GPU or one without enough memory finishes on the CPU
-	}
+	defer be.Close()
+	fmt.Fprintf(stderr, "backend: %s\n", describe(why))
 	r := restore.New(m, be)
+	r.Reason = why.Reason
 	defer r.Close()
-	if c, ok := be.(io.Closer); ok {
-		defer c.Close()
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgressBar(stderr)
 	opt.Progress = bar.update
 	start := time.Now()
-	res, err := r.Restore(ctx, img, opt)
+	res, rep, err := r.Restore(ctx, img, opt)
 	bar.finish()
-	peak := r.MemoryBytes() // the last program's: every tile of a run has the same size
+	for _, n := range append(rep.Notes, rep.Fallback) {
+		if n != "" {
+			fmt.Fprintf(stderr, "note: %s\n", n)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -177,19 +157,25 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	note := ""
-	if _, ok := r.Backend.(*cpu.Backend); ok && cpu.KernelNote() != "" {
+	if rep.Backend.Kind == "cpu" && cpu.KernelNote() != "" {
 		note = "; " + cpu.KernelNote()
 	}
-	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s, %.1f MiB of %s memory%s)\n", pos[0], *out, img.W, img.H, r.Backend.Name(),
-		time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), memoryKind(r.Backend), note)
+	memory := "GPU"
+	if rep.Backend.Kind == "cpu" {
+		memory = "activation"
+	}
+	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s, %.1f MiB of %s memory%s)\n", pos[0], *out, img.W, img.H, rep.Backend.Name,
+		time.Since(start).Round(time.Millisecond), float64(rep.MemoryBytes)/(1<<20), memory, note)
 	return nil
 }
 
-func memoryKind(be backend.Backend) string {
-	if _, ok := be.(*cpu.Backend); ok {
-		return "activation"
+// describe is the backend's line on stderr: its name, and why the CPU runs
+// the job when it does.
+func describe(b restore.BackendInfo) string {
+	if b.Reason == "" {
+		return b.Name
 	}
-	return "GPU"
+	return fmt.Sprintf("%s (%s)", b.Name, b.Reason)
 }
 
 // progressBar draws on a terminal and stays silent otherwise (logs, pipes).

@@ -25,6 +25,12 @@ func (b *Backend) Name() string {
 	return fmt.Sprintf("cpu (%d threads, %s kernels)", b.threads(), KernelName())
 }
 
+// Device is the host: no buffer limit beyond memory.
+func (b *Backend) Device() backend.Device { return backend.Device{} }
+
+// Close does nothing: programs own all the memory.
+func (b *Backend) Close() error { return nil }
+
 // phase is one parallel loop of an op.
 type phase struct {
 	t        task
@@ -41,6 +47,8 @@ type program struct {
 	pool   *pool
 	taps   bool
 	bytes  int64
+
+	backend.HostStepper // the sampler loop around Run
 }
 
 // Compile plans memory, packs weights and binds every op to its buffers.
@@ -71,6 +79,7 @@ func (b *Backend) Compile(g *backend.Graph, w backend.Weights, taps bool) (backe
 		}
 	}
 	p.pool = newPool(b.threads())
+	p.HostStepper = backend.NewHostStepper(g, p.Run)
 	return p, nil
 }
 

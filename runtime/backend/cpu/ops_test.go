@@ -8,6 +8,7 @@ import (
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/ref"
+	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
 type fakeWeights map[string][]float32
@@ -18,6 +19,16 @@ func (f fakeWeights) Float32(name string) ([]float32, error) {
 		return nil, fmt.Errorf("no tensor %s", name)
 	}
 	return v, nil
+}
+
+// Info and Raw complete backend.Weights: the CPU backend reads Float32 only.
+func (f fakeWeights) Info(name string) (weights.TensorInfo, bool) {
+	v, ok := f[name]
+	return weights.TensorInfo{Name: name, DType: weights.F32, Shape: []int{len(v)}}, ok
+}
+
+func (f fakeWeights) Raw(name string) ([]byte, error) {
+	return nil, fmt.Errorf("no raw tensor %s", name)
 }
 
 func randVec(r *rand.Rand, n int, scale float64) []float32 {

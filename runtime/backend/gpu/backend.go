@@ -229,9 +229,18 @@ func (b *Backend) AdapterInfo() wgpu.AdapterInfo { return b.info }
 func (b *Backend) Limits() wgpu.Limits { return b.limits }
 
 // MaxTensorBytes is the largest activation tensor a program can hold: one
-// storage binding of one buffer. Restore sizes its tiles from it.
+// storage binding of one buffer.
 func (b *Backend) MaxTensorBytes() int64 {
 	return int64(min(b.limits.MaxStorageBufferBindingSize, b.limits.MaxBufferSize))
+}
+
+// Device describes the adapter; restore sizes its tiles from MaxTensorBytes.
+func (b *Backend) Device() backend.Device {
+	api := platformAPI
+	if b.info.Backend != gputypes.BackendEmpty {
+		api = strings.ToLower(b.info.Backend.String())
+	}
+	return backend.Device{GPU: true, Software: b.Software(), API: api, Adapter: b.info.Name, MaxTensorBytes: b.MaxTensorBytes()}
 }
 
 // Close releases the pipelines and the device. Programs compiled by b must

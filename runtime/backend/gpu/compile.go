@@ -176,13 +176,6 @@ func (c *compiler) add(op backend.Op, w backend.Weights) error {
 	return fmt.Errorf("unsupported op %T", op)
 }
 
-// rawSource is what a weight pack offers beyond Float32: its stored bytes,
-// so f16 weights reach the GPU without a round trip through f32.
-type rawSource interface {
-	Info(name string) (weights.TensorInfo, bool)
-	Raw(name string) ([]byte, error)
-}
-
 func f32Bytes(v []float32) []byte {
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
@@ -237,9 +230,9 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 	// f16 packs keep their bytes unless told otherwise.
 	var packed []byte
 	f16 := false
-	if rs, ok := w.(rawSource); ok && !c.b.opts.F32Weights {
-		if info, ok := rs.Info(o.Weight); ok && info.DType == weights.F16 {
-			raw, err := rs.Raw(o.Weight)
+	if !c.b.opts.F32Weights {
+		if info, ok := w.Info(o.Weight); ok && info.DType == weights.F16 {
+			raw, err := w.Raw(o.Weight)
 			if err != nil {
 				return err
 			}
@@ -406,7 +399,7 @@ func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
 	if !(o.Eps > 0) {
 		return fmt.Errorf("eps %g must be positive", o.Eps)
 	}
-	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(o.Eps))
+	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(1e-5))
 	bg := c.bind(kLayerNorm.layout, params, c.slot(o.In), c.slot(res), gref, c.slot(o.Out))
 	c.note(o.Name, "layernorm")
 	return c.dispatch(o.Name, kLayerNorm, bg, ceilDiv(n, shaders.LNWG), 1, 1)

@@ -12,18 +12,30 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/restore"
 )
 
-// hostPath compiles on the GPU but hides the Stepper, so restore takes the
-// host sampler path (pad, upload, run, read back, update on the CPU).
+// hostPath compiles on the GPU but replaces the Stepper by the host's
+// (backend.HostStepper: pad, upload, run, read back, update on the CPU).
 type hostPath struct{ *Backend }
 
-type hostProgram struct{ backend.Program }
+type hostProgram struct {
+	backend.Program
+	host *backend.HostStepper
+}
+
+func (h hostProgram) Begin(xin, x []float32, height, width int) error {
+	return h.host.Begin(xin, x, height, width)
+}
+func (h hostProgram) Step(time []float32, alpha, delta float32, last bool) error {
+	return h.host.Step(time, alpha, delta, last)
+}
+func (h hostProgram) Result(x []float32) error { return h.host.Result(x) }
 
 func (h hostPath) Compile(g *backend.Graph, w backend.Weights, taps bool) (backend.Program, error) {
 	p, err := h.Backend.Compile(g, w, taps)
 	if err != nil {
 		return nil, err
 	}
-	return hostProgram{p}, nil
+	host := backend.NewHostStepper(g, p.Run)
+	return hostProgram{p, &host}, nil
 }
 
 // countingStepper wraps the GPU program and counts the Stepper calls, to
@@ -124,7 +136,7 @@ func TestStepperTiles(t *testing.T) {
 	var outs [2]*imageio.Image
 	for i, b := range []backend.Backend{cb, hostPath{be}} {
 		rs := restore.New(m, b)
-		out, err := rs.Restore(context.Background(), img, opt)
+		out, _, err := rs.Restore(context.Background(), img, opt)
 		if err != nil {
 			t.Fatalf("backend %d: %v", i, err)
 		}

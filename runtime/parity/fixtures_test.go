@@ -10,18 +10,18 @@ import (
 
 	"github.com/diffuir-web/diffuir/runtime/convert"
 	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/restore"
 	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
 // Fixture is one reference model with its recorded activations.
 type Fixture struct {
 	Model *model.Model
-	Pack  []byte
 	Acts  map[string]weights.Tensor
 }
 
-// Load converts the checkpoint in dir (gzipped) with the given storage type
-// and reads the activations file.
+// Load converts the gzipped checkpoint in dir, as restore.Load does for the
+// CLI and the browser (f16 matrices with dt F16), and reads the activations.
 func Load(dir, checkpoint, acts string, dt weights.DType) (*Fixture, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, checkpoint))
 	if err != nil {
@@ -35,15 +35,7 @@ func Load(dir, checkpoint, acts string, dt weights.DType) (*Fixture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", checkpoint, err)
 	}
-	pack, _, err := convert.Convert(ckpt, convert.Options{DType: dt})
-	if err != nil {
-		return nil, err
-	}
-	p, err := weights.Open(pack)
-	if err != nil {
-		return nil, err
-	}
-	m, err := model.FromPack(p)
+	m, _, err := restore.Load(ckpt, restore.LoadOptions{F16: dt == weights.F16})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +47,7 @@ func Load(dir, checkpoint, acts string, dt weights.DType) (*Fixture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", acts, err)
 	}
-	f := &Fixture{Model: m, Pack: pack, Acts: map[string]weights.Tensor{}}
+	f := &Fixture{Model: m, Acts: map[string]weights.Tensor{}}
 	for _, t := range ts {
 		f.Acts[t.Name] = t
 	}
