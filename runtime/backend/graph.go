@@ -43,13 +43,15 @@ type Conv struct {
 // GroupNorm normalises In over Groups channel groups, applies gamma/beta,
 // then optionally the time FiLM x·(scale+1)+shift (scale at time-vector
 // offset FiLM, shift at FiLM+C; FiLM < 0 means none), then optionally SiLU,
-// then optionally adds Res.
+// then optionally adds Res. Eps is the variance epsilon (the pack's
+// GroupEps).
 type GroupNorm struct {
 	Name        string
 	Out, In     Tensor
 	Res         Tensor
 	Gamma, Beta string
 	Groups      int
+	Eps         float32
 	FiLM        int
 	SiLU        bool
 }

@@ -206,7 +206,7 @@ func convert(ck *checkpoint, opt Options) ([]byte, Report, error) {
 	if opt.Steps != 0 {
 		cfg.DefaultSteps = opt.Steps
 	}
-	cfg.NormEps = weights.DefaultNormEps
+	cfg.NormEps, cfg.GroupEps = weights.DefaultNormEps, weights.DefaultGroupEps
 	if opt.NormEps != 0 {
 		cfg.NormEps = opt.NormEps
 	}

@@ -219,11 +219,11 @@ func (b *builder) resnet(name string, a, c2 backend.Tensor, dout int) backend.Te
 	h := b.conv(name+".block1.proj", a, c2, dout, 3, 1, 1, false, backend.Tensor{})
 	h1 := b.g.NewTensor(dout, h.H, h.W)
 	b.g.Add(&backend.GroupNorm{Name: name + ".block1.norm", Out: h1, In: h, Gamma: name + ".block1.norm.weight",
-		Beta: name + ".block1.norm.bias", Groups: b.m.Cfg.Groups, FiLM: f.offset, SiLU: true})
+		Beta: name + ".block1.norm.bias", Groups: b.m.Cfg.Groups, Eps: b.m.Cfg.GroupEps, FiLM: f.offset, SiLU: true})
 	h = b.conv(name+".block2.proj", h1, backend.Tensor{}, dout, 3, 1, 1, false, backend.Tensor{})
 	out := b.g.NewTensor(dout, h.H, h.W)
 	b.g.Add(&backend.GroupNorm{Name: name + ".block2.norm", Out: out, In: h, Res: res, Gamma: name + ".block2.norm.weight",
-		Beta: name + ".block2.norm.bias", Groups: b.m.Cfg.Groups, FiLM: -1, SiLU: true})
+		Beta: name + ".block2.norm.bias", Groups: b.m.Cfg.Groups, Eps: b.m.Cfg.GroupEps, FiLM: -1, SiLU: true})
 	b.tap(name, out)
 	return out
 }

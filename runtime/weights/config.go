@@ -19,11 +19,18 @@ type Config struct {
 	// weights trained under bf16/f16 autocast learned 1e-3 and must run
 	// with it: with 1e-5 they drift (a colour cast of ~6/255 measured).
 	NormEps float32
+	// GroupEps is the epsilon of the ResnetBlocks' GroupNorms (PyTorch's
+	// default, 1e-5, unless whoever trained the weights chose another).
+	GroupEps float32
 }
 
 // DefaultNormEps is NormEps for float32-trained weights (the authors' own)
 // and for version-1 packs, which did not record it.
 const DefaultNormEps = 1e-5
+
+// DefaultGroupEps is GroupEps for the authors' weights and for version-1
+// and -2 packs, which did not record it.
+const DefaultGroupEps = 1e-5
 
 // Validate reports whether c describes a network this runtime can build.
 func (c Config) Validate() error {
@@ -44,6 +51,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: default steps %d out of range 1..20", c.DefaultSteps)
 	case !(c.NormEps > 0 && c.NormEps <= 0.1):
 		return fmt.Errorf("config: norm eps %g out of range (0,0.1]", c.NormEps)
+	case !(c.GroupEps > 0 && c.GroupEps <= 0.1):
+		return fmt.Errorf("config: group eps %g out of range (0,0.1]", c.GroupEps)
 	}
 	for i, m := range c.Mults {
 		if m <= 0 || m > 64 {
@@ -61,8 +70,8 @@ func (c Config) Validate() error {
 
 // Official model sizes from the DiffUIR paper.
 var (
-	Tiny  = Config{Name: "diffuir-tiny", Dim: 32, Mults: []int{1, 1, 1, 1}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
-	Small = Config{Name: "diffuir-small", Dim: 32, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
-	Base  = Config{Name: "diffuir-base", Dim: 64, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
-	Large = Config{Name: "diffuir-large", Dim: 64, Mults: []int{1, 2, 4, 8}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps}
+	Tiny  = Config{Name: "diffuir-tiny", Dim: 32, Mults: []int{1, 1, 1, 1}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps, GroupEps: DefaultGroupEps}
+	Small = Config{Name: "diffuir-small", Dim: 32, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps, GroupEps: DefaultGroupEps}
+	Base  = Config{Name: "diffuir-base", Dim: 64, Mults: []int{1, 2, 2, 4}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps, GroupEps: DefaultGroupEps}
+	Large = Config{Name: "diffuir-large", Dim: 64, Mults: []int{1, 2, 4, 8}, Groups: 8, Heads: 4, DimHead: 32, Timesteps: 1000, DeltaEnd: 1.8e-3, DefaultSteps: 3, NormEps: DefaultNormEps, GroupEps: DefaultGroupEps}
 )

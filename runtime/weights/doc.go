@@ -22,6 +22,7 @@
 //	               uint32  dim, groups, heads, dim_head, timesteps, default_steps
 //	               float32 delta_end
 //	               float32 norm_eps (epsilon of the channel LayerNorm)
+//	               float32 group_eps (epsilon of the GroupNorms; version 3)
 //	               uint32  level count L, then L x uint32 mults
 //	...     ...    tensor table, N entries:
 //	               string  name (the state_dict key relative to the UNet, e.g. "init_conv.weight")
@@ -39,6 +40,9 @@
 // (DefaultNormEps), the value the authors' float32 weights use. Version 2
 // exists because weights trained under half-precision autocast learned the
 // authors' half-precision epsilon, 1e-3, and run wrongly with any other.
+// Version 3 adds group_eps, so the GroupNorms' epsilon travels like the
+// LayerNorm's; versions 1 and 2 read as 1e-5 (DefaultGroupEps), PyTorch's
+// GroupNorm default, which every earlier pack was made and run with.
 //
 // Pack.Data returns the data section for a single GPU buffer upload; each
 // tensor then binds at its Offset, which meets WebGPU's 256-byte

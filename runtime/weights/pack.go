@@ -15,7 +15,7 @@ import (
 // Format constants. See doc.go for the byte layout.
 const (
 	Magic   = "DUIRPACK"
-	Version = 2 // written; 1 (no norm_eps in the config) is still read
+	Version = 3 // written; 1 (no norm_eps) and 2 (no group_eps) are still read
 
 	// Alignment of the data section and of every tensor in it, so a tensor
 	// can be handed to a GPU buffer upload without copying.
@@ -166,6 +166,7 @@ func marshal(cfg Config, flags uint32, tensors []Tensor) ([]byte, error) {
 	}
 	h = binary.LittleEndian.AppendUint32(h, math.Float32bits(cfg.DeltaEnd))
 	h = binary.LittleEndian.AppendUint32(h, math.Float32bits(cfg.NormEps))
+	h = binary.LittleEndian.AppendUint32(h, math.Float32bits(cfg.GroupEps))
 	h = binary.LittleEndian.AppendUint32(h, uint32(len(cfg.Mults)))
 	for _, m := range cfg.Mults {
 		h = binary.LittleEndian.AppendUint32(h, uint32(m))
@@ -272,8 +273,8 @@ func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
 	}
 	le := binary.LittleEndian
 	h := &Header{Version: le.Uint32(fixed[8:])}
-	if h.Version != 1 && h.Version != Version {
-		return nil, fmt.Errorf("pack: unsupported format version %d (this build reads 1 and %d)", h.Version, Version)
+	if h.Version < 1 || h.Version > Version {
+		return nil, fmt.Errorf("pack: unsupported format version %d (this build reads 1 to %d)", h.Version, Version)
 	}
 	h.HeaderSize = int64(le.Uint32(fixed[12:]))
 	copy(h.SHA256[:], fixed[hashOffset:])
@@ -317,6 +318,10 @@ func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
 	cfg.NormEps = DefaultNormEps
 	if h.Version >= 2 {
 		cfg.NormEps = math.Float32frombits(c.u32())
+	}
+	cfg.GroupEps = DefaultGroupEps
+	if h.Version >= 3 {
+		cfg.GroupEps = math.Float32frombits(c.u32())
 	}
 	nm := c.u32()
 	if c.err == nil && nm > MaxMults {

@@ -184,7 +184,8 @@ func TestReadHeaderRejects(t *testing.T) {
 		want string
 	}{
 		{"magic", func(b []byte) []byte { b[0] = 'X'; return b }, "bad magic"},
-		{"version", func(b []byte) []byte { le.PutUint32(b[8:], 3); return b }, "unsupported format version 3"},
+		{"version", func(b []byte) []byte { le.PutUint32(b[8:], 4); return b }, "unsupported format version 4"},
+		{"version 0", func(b []byte) []byte { le.PutUint32(b[8:], 0); return b }, "unsupported format version 0"},
 		{"header size huge", func(b []byte) []byte { le.PutUint32(b[12:], 1<<30); return b }, "header size"},
 		{"header size short", func(b []byte) []byte { le.PutUint32(b[12:], 10); return b }, "header size"},
 		{"header size off", func(b []byte) []byte { le.PutUint32(b[12:], le.Uint32(b[12:])-1); return b }, ""},
@@ -200,13 +201,17 @@ func TestReadHeaderRejects(t *testing.T) {
 			return b
 		}, "dim 0"},
 		{"mults absurd", func(b []byte) []byte {
-			le.PutUint32(b[72+2+len(Tiny.Name)+32:], 1<<30)
+			le.PutUint32(b[72+2+len(Tiny.Name)+36:], 1<<30)
 			return b
 		}, "mults"},
 		{"norm eps", func(b []byte) []byte {
 			le.PutUint32(b[72+2+len(Tiny.Name)+28:], math.Float32bits(float32(math.NaN())))
 			return b
 		}, "norm eps"},
+		{"group eps", func(b []byte) []byte {
+			le.PutUint32(b[72+2+len(Tiny.Name)+32:], math.Float32bits(0))
+			return b
+		}, "group eps"},
 		{"dtype", func(b []byte) []byte { b[bias-4-2] = 7; return b }, "unknown dtype 7"},
 		{"rank", func(b []byte) []byte { b[bias-4-1] = 9; return b }, "rank 9"},
 		{"dim zero", func(b []byte) []byte { le.PutUint32(b[dimPos:], 0); return b }, "dim 0 out of range"},
@@ -350,8 +355,9 @@ func TestReadVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := f.Header
-	if h.Version != 1 || h.Config.NormEps != DefaultNormEps {
-		t.Fatalf("version %d norm eps %g, want 1 and %g", h.Version, h.Config.NormEps, float32(DefaultNormEps))
+	if h.Version != 1 || h.Config.NormEps != DefaultNormEps || h.Config.GroupEps != DefaultGroupEps {
+		t.Fatalf("version %d norm eps %g group eps %g, want 1 and %g, %g", h.Version, h.Config.NormEps, h.Config.GroupEps,
+			float32(DefaultNormEps), float32(DefaultGroupEps))
 	}
 	want := testConfig()
 	if h.Config.Name != want.Name || h.Config.Dim != want.Dim || len(h.Tensors) != len(testTensors(F16)) {
@@ -359,9 +365,23 @@ func TestReadVersion1(t *testing.T) {
 	}
 }
 
-func TestNormEpsRoundTrip(t *testing.T) {
+// A version-2 pack (written before group_eps existed, as the shipped model
+// is) reads with the GroupNorm epsilon it was made and always run with.
+func TestReadVersion2(t *testing.T) {
+	f, err := OpenFile("testdata/v2.duir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := testConfig()
+	if c := f.Header.Config; f.Header.Version != 2 || c.GroupEps != DefaultGroupEps || c.NormEps != want.NormEps ||
+		c.Name != want.Name || len(f.Header.Tensors) != len(testTensors(F16)) {
+		t.Fatalf("version %d, config %+v", f.Header.Version, c)
+	}
+}
+
+func TestEpsRoundTrip(t *testing.T) {
 	cfg := testConfig()
-	cfg.NormEps = 1e-3
+	cfg.NormEps, cfg.GroupEps = 1e-3, 2e-4
 	b, err := Marshal(cfg, testTensors(F32))
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +390,7 @@ func TestNormEpsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Version != Version || h.Config.NormEps != 1e-3 {
-		t.Fatalf("version %d norm eps %g", h.Version, h.Config.NormEps)
+	if h.Version != Version || h.Config.NormEps != 1e-3 || h.Config.GroupEps != 2e-4 {
+		t.Fatalf("version %d norm eps %g group eps %g", h.Version, h.Config.NormEps, h.Config.GroupEps)
 	}
 }

@@ -64,8 +64,8 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	h := p.Header
 	c := h.Config
 	fmt.Fprintf(stdout, "pack      %s\nversion   %d\nbytes     %d\nsha256    %x (verified)\n", pos[0], h.Version, h.FileSize, h.SHA256)
-	fmt.Fprintf(stdout, "name      %s\ndim       %d\nmults     %v\ngroups    %d\nheads     %d x %d\ntimesteps %d\ndelta_end %g\nnorm_eps  %g\nsteps     %d\n",
-		c.Name, c.Dim, c.Mults, c.Groups, c.Heads, c.DimHead, c.Timesteps, c.DeltaEnd, c.NormEps, c.DefaultSteps)
+	fmt.Fprintf(stdout, "name      %s\ndim       %d\nmults     %v\ngroups    %d\nheads     %d x %d\ntimesteps %d\ndelta_end %g\nnorm_eps  %g\ngroup_eps %g\nsteps     %d\n",
+		c.Name, c.Dim, c.Mults, c.Groups, c.Heads, c.DimHead, c.Timesteps, c.DeltaEnd, c.NormEps, c.GroupEps, c.DefaultSteps)
 	fmt.Fprintf(stdout, "flags     %#x (weight standardization folded: %v)\n", h.Flags, h.Flags&weights.FlagStandardized != 0)
 	params := 0
 	fmt.Fprintf(stdout, "\n%-48s %-5s %-18s %10s %10s\n", "tensor", "dtype", "shape", "offset", "bytes")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 )
@@ -134,8 +135,11 @@ func (p *program) add(op backend.Op, w backend.Weights) error {
 		if o.FiLM >= 0 && o.FiLM+2*c > len(p.time) {
 			return fmt.Errorf("FiLM offset %d beyond time vector of %d", o.FiLM, len(p.time))
 		}
+		if !(o.Eps > 0) {
+			return fmt.Errorf("eps %g must be positive", o.Eps)
+		}
 		g := &groupNorm{out: p.buf(o.Out), in: p.buf(o.In), res: p.buf(o.Res), gamma: gamma, beta: beta,
-			c: c, n: n, groups: o.Groups, film: o.FiLM, time: &p.time, silu: o.SiLU,
+			c: c, n: n, groups: o.Groups, eps: decimal64(o.Eps), film: o.FiLM, time: &p.time, silu: o.SiLU,
 			mean: p.scratch(o.Groups), inv: p.scratch(o.Groups)}
 		g.stats.g = g
 		p.phases = append(p.phases, phase{&g.stats, o.Groups, 1}, phase{g, c, 1})
@@ -227,4 +231,13 @@ func (p *program) Close() error {
 		p.pool = nil
 	}
 	return nil
+}
+
+// decimal64 widens a float32 epsilon through its shortest decimal form, so
+// 1e-5 stays 1e-5 in float64 (float64(float32(1e-5)) is 9.99999974e-06):
+// the statistics, computed in float64, are then bit for bit those of the
+// kernel before packs carried the epsilon.
+func decimal64(v float32) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
+	return f
 }

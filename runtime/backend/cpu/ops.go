@@ -39,6 +39,7 @@ type groupNorm struct {
 	out, in, res []float32
 	gamma, beta  []float32
 	c, n, groups int
+	eps          float64
 	film         int
 	time         *[]float32 // the program's current time vector
 	silu         bool
@@ -56,7 +57,7 @@ func (s *statsTask) run(lo, hi int) {
 		mean := sum64(seg) / float64(len(seg))
 		sq := sqDev64(seg, mean)
 		g.mean[gi] = float32(mean)
-		g.inv[gi] = float32(1 / math.Sqrt(sq/float64(len(seg))+1e-5))
+		g.inv[gi] = float32(1 / math.Sqrt(sq/float64(len(seg))+g.eps))
 	}
 }
 

@@ -107,7 +107,7 @@ func BenchmarkOps(b *testing.B) {
 		{"groupnorm_film_silu_32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
 			w.set("g", randn(r, 32, 1), false)
 			w.set("b", randn(r, 32, 1), false)
-			return &backend.GroupNorm{Name: "gn", In: in, Out: og.tensor(32, S, S, nil), Gamma: "g", Beta: "b", Groups: 8, FiLM: 0, SiLU: true}
+			return &backend.GroupNorm{Name: "gn", In: in, Out: og.tensor(32, S, S, nil), Gamma: "g", Beta: "b", Groups: 8, Eps: 1e-5, FiLM: 0, SiLU: true}
 		}},
 		{"layernorm_32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
 			w.set("g", randn(r, 32, 1), false)

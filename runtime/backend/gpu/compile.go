@@ -337,6 +337,9 @@ func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	if o.Out.C != ch || o.Out.H != o.In.H || o.Out.W != o.In.W || (o.Res.Valid() && o.Res.Len() != o.Out.Len()) {
 		return fmt.Errorf("shapes: in %+v out %+v res %+v", o.In, o.Out, o.Res)
 	}
+	if !(o.Eps > 0) {
+		return fmt.Errorf("eps %g must be positive", o.Eps)
+	}
 	if o.FiLM >= 0 && o.FiLM+2*ch > c.g.TimeLen {
 		return fmt.Errorf("FiLM offset %d beyond time vector of %d", o.FiLM, c.g.TimeLen)
 	}
@@ -365,7 +368,7 @@ func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	chunk := max(4096, ceilDiv(glen, 64))
 	chunks := ceilDiv(glen, chunk)
 	params := c.paramBlock(uint32(ch), uint32(n), uint32(o.Groups), uint32(film),
-		b2u(o.SiLU), b2u(o.Res.Valid()), f32w(1e-5), uint32(chunk), uint32(chunks))
+		b2u(o.SiLU), b2u(o.Res.Valid()), f32w(o.Eps), uint32(chunk), uint32(chunks))
 	c.scratchA = max(c.scratchA, uint64(4*(2*o.Groups+2*o.Groups*chunks)))
 	bg := c.bind(gnLayout, params, c.slot(o.In), c.slot(res), vref, bufRef{kind: refTime},
 		bufRef{kind: refScratchA}, c.slot(o.Out))
@@ -399,7 +402,7 @@ func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
 	if !(o.Eps > 0) {
 		return fmt.Errorf("eps %g must be positive", o.Eps)
 	}
-	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(1e-5))
+	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(o.Eps))
 	bg := c.bind(kLayerNorm.layout, params, c.slot(o.In), c.slot(res), gref, c.slot(o.Out))
 	c.note(o.Name, "layernorm")
 	return c.dispatch(o.Name, kLayerNorm, bg, ceilDiv(n, shaders.LNWG), 1, 1)

@@ -238,7 +238,7 @@ func TestGroupNorm(t *testing.T) {
 				wts.set("g", randn(r, tc.c, 1), false)
 				wts.set("b", randn(r, tc.c, 1), false)
 				og, in := newOpGraph(tc.c, h, w)
-				op := &backend.GroupNorm{Name: "gn", In: in, Gamma: "g", Beta: "b", Groups: tc.groups, FiLM: -1, SiLU: tc.silu}
+				op := &backend.GroupNorm{Name: "gn", In: in, Gamma: "g", Beta: "b", Groups: tc.groups, Eps: 1e-5, FiLM: -1, SiLU: tc.silu}
 				// A time vector with junk around the FiLM slice, to catch offset errors.
 				time := randn(r, 3+2*tc.c+2, 1)
 				if tc.film {
