@@ -1,5 +1,7 @@
 package cpu
 
+//go:generate go test -run ^TestGenerated$ -update
+
 import (
 	"errors"
 	"fmt"
