@@ -8,7 +8,8 @@ minute on a shared one, so only ratios measured together mean anything: every
 setting runs in its own child process (OMP_WAIT_POLICY must be set before
 torch loads libgomp), the settings take turns round by round, and each round
 reports seconds per step and training pixels per second (batch x crop^2 /
-step time). The step is train.py's: a batch from the shard, the diffusion
+step time), and the CPU seconds the process used per step (all its threads:
+spinning OpenMP threads show here even when the wall time hides it). The step is train.py's: a batch from the shard, the diffusion
 loss at a random timestep, backward, gradient clip, Adam, EMA.
 
 --grad-check also compares one batch's loss and gradient under bf16 autocast
@@ -31,9 +32,15 @@ VARIANTS = {
     "base": {},
     "threads1": {"threads": 1},
     "omp-active": {"omp": "ACTIVE"},
+    "small": {"crop": 48, "batch": 4},
+    "small-omp-active": {"crop": 48, "batch": 4, "omp": "ACTIVE"},
     "bf16": {"amp": "bf16"},
     "channels-last": {"fmt": "nhwc"},
     "bf16+channels-last": {"amp": "bf16", "fmt": "nhwc"},
+    "bf16+threads1": {"amp": "bf16", "threads": 1},
+    "bf16+crop64": {"amp": "bf16", "crop": 64},
+    "bf16+crop96": {"amp": "bf16", "crop": 96},
+    "bf16+batch20": {"amp": "bf16", "batch": 20},
     "crop64": {"crop": 64},
     "crop96": {"crop": 96},
     "crop112-b8": {"crop": 112, "batch": 8},
@@ -94,9 +101,9 @@ def child(a):
         cos = torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0).item()
         rel = ((grads[1] - grads[0]).norm() / grads[0].norm()).item()
         result.update(loss_fp32=losses[0], loss_bf16=losses[1], grad_cos=cos, grad_rel_err=rel)
-    times = []
+    times, cpu = [], []
     for i in range(a.warmup + a.steps):
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         x0, xin, _ = shard.batch(a.batch, a.crop, gen, torch.device("cpu"))
         t = torch.randint(0, ref.NUM_TIMESTEPS, (x0.shape[0],), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
@@ -108,7 +115,9 @@ def child(a):
         ema.update(unet)
         if i >= a.warmup:
             times.append(time.time() - t0)
+            cpu.append(time.process_time() - c0)
     result["step_s"] = times
+    result["cpu_s"] = cpu
     print(json.dumps(result), flush=True)
 
 
@@ -135,6 +144,7 @@ def main():
         if n not in VARIANTS:
             raise SystemExit(f"--only: unknown variant {n!r} (have {', '.join(VARIANTS)})")
     runs = {n: [] for n in names}
+    cpus = {n: [] for n in names}
     extra = {}
     if a.grad_check:
         cmd = [sys.executable, __file__, "--child", "--shard", a.shard, "--init", a.init, "--grad-check",
@@ -158,11 +168,13 @@ def main():
             if out.returncode:
                 print(f"{n}: failed\n{out.stderr[-2000:]}", flush=True)
                 continue
-            st = json.loads(out.stdout.strip().splitlines()[-1])["step_s"]
+            res = json.loads(out.stdout.strip().splitlines()[-1])
+            st = res["step_s"]
             runs[n].append(st)
+            cpus[n].append(res["cpu_s"])
             med = statistics.median(st)
-            print(f"round {r + 1} {n:20s} {med:7.3f} s/step  {s['batch'] * s['crop'] ** 2 / med / 1e3:7.1f} kpx/s",
-                  flush=True)
+            print(f"round {r + 1} {n:20s} {med:7.3f} s/step  {s['batch'] * s['crop'] ** 2 / med / 1e3:7.1f} kpx/s  "
+                  f"{statistics.median(res['cpu_s']):7.3f} CPU s/step", flush=True)
     print("\nmedian over all rounds (settings: " + json.dumps(BASE) + " unless named)")
     base = None
     for n in names:
@@ -175,10 +187,13 @@ def main():
         if n == "base":
             base = px
         rel = f"  x{px / base:.2f} base px/s" if base else ""
-        print(f"{n:20s} {med:7.3f} s/step  {px / 1e3:7.1f} kpx/s{rel}")
+        cmed = statistics.median([x for st in cpus[n] for x in st])
+        print(f"{n:20s} {med:7.3f} s/step  {px / 1e3:7.1f} kpx/s{rel}  {cmed:7.3f} CPU s/step  "
+              f"{s['batch'] * s['crop'] ** 2 / cmed / 1e3:7.1f} kpx per CPU s")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"base": BASE, "variants": VARIANTS, "step_s": runs, "grad_check": extra}, f, indent=1)
+            json.dump({"base": BASE, "variants": VARIANTS, "step_s": runs, "cpu_s": cpus, "grad_check": extra}, f,
+                      indent=1)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,14 @@ async function main() {
   if (Number(a.limit) > 0) names = names.slice(0, Number(a.limit));
   const tag = a.family === 'train' ? '' : `${a.family}-`;
   const times = { backend: tf.getBackend(), tfjs: tf.version.tfjs, threads: Number(a.threads), load: {}, images: [] };
+  // a run on other tasks or photos adds to the times of earlier runs in DIR (the images redone here replace theirs)
+  const timesFile = path.join(a.dir, 'maxim-times.json');
+  if (fs.existsSync(timesFile)) {
+    const redo = new Set(tasks.flatMap(t => names.map(n => `${n}/${t}`)));
+    const old = JSON.parse(fs.readFileSync(timesFile, 'utf8'));
+    times.images = (old.images || []).filter(im => !redo.has(`${im.photo}/${im.task}`));
+    times.load = old.load || {};
+  }
   const loaded = {};
   for (const task of tasks) {
     const pkg = MODELS[task];
@@ -155,7 +163,7 @@ async function main() {
       writePNG(path.join(a.dir, `${name}-${tag}${task}-maxim.png`), img.w, img.h, data);
       times.images.push({ photo: name, task, model: pkg, w: img.w, h: img.h, seconds: sec });
       console.error(`maxim ${task} ${name} ${img.w}x${img.h} ${sec.toFixed(1)} s`);
-      fs.writeFileSync(path.join(a.dir, 'maxim-times.json'), JSON.stringify(times, null, 1));
+      fs.writeFileSync(timesFile, JSON.stringify(times, null, 1));
     }
   }
 }
