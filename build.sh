@@ -83,6 +83,8 @@ cp site/index.html site/embed-example.html site/embed-example.js site/app.js sit
 mkdir -p "$out/widget"
 cp site/widget/diffuir-restore.js site/widget/diffuir-restore.d.ts "$out/widget/"
 go run ./site/build/genassets -o "$out"
+# The sample photos: site/samples/*.jpg degraded by the training recipes (tools/samples).
+go run ./tools/samples -src site/samples -o "$out/samples"
 node site/build/postbuild.mjs "$out" "${DIFFUIR_MODELS_DIR:-models}"
 if [[ -n $tags ]]; then backends="cpu only"; else backends="gpu, cpu"; fi
 echo "web app: $out (wasm backends: $backends)"

@@ -1,4 +1,11 @@
 // The DiffUIR Web page: a client of the worker protocol (client.js).
+//
+// Photos form a list (state.items): each is queued, restored one after the
+// other by the worker, and shown in the viewer when chosen. The strength
+// slider blends a result with its original: live in the viewer (the
+// restored image's opacity over the original), and exactly, in Go, for
+// downloads (client.blend); "Download all" zips every result in the worker
+// (client.zip, Go's archive/zip).
 import { DiffuirClient, ERROR_HINTS, describeBackend, restoredName } from './client.js';
 
 const $ = (id) => document.getElementById(id);
@@ -11,13 +18,19 @@ const state = {
   model: null, // info of the loaded model
   modelLoading: null, // AbortController of a model load
   userModels: [], // {label, file}
-  photo: null, // {blob, name}
-  beforeURL: null,
-  result: null, // {blob, resultId, format, width, height, name}
-  afterURL: null,
-  running: null, // AbortController of a restore
+  items: [], // the photo list: see newItem
+  current: null, // the item shown in the viewer
+  running: false, // a run of the queue is under way
   zoom: 'fit',
+  strength: 100, // percent of the restored image in the blend
 };
+
+let nextItemId = 1;
+
+// One photo of the list. status: queued | running | done | error | cancelled.
+function newItem(blob, name) {
+  return { id: nextItemId++, blob, name, status: 'queued', fraction: 0, note: '', result: null, beforeURL: null, afterURL: null, ctrl: null, el: null };
+}
 
 // ---------- messages ----------
 
@@ -46,20 +59,37 @@ function showError(err, where) {
   showMessage(errorText(err), 'error');
 }
 
+// The progress line and bar go back to nothing: a new run, or an error.
+function resetProgress() {
+  $('progress').hidden = true;
+  $('progress').value = 0;
+  $('progress-text').textContent = '';
+}
+
 function fmtBytes(n) {
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} KB`;
   return `${n} B`;
 }
 
+const pending = () => state.items.filter((it) => it.status !== 'done');
+const done = () => state.items.filter((it) => it.status === 'done');
+
 function updateButtons() {
-  const busy = !!state.running;
-  $('restore').disabled = busy || !state.model || !state.photo || !!state.modelLoading;
+  const busy = state.running;
+  const todo = pending().length;
+  const restore = $('restore');
+  // With every photo restored, the button restores the one in the viewer again (other options, say).
+  restore.disabled = busy || !state.model || (todo === 0 && !state.current) || !!state.modelLoading;
+  restore.textContent = todo > 1 ? `Restore ${todo} photos` : todo === 1 || !state.current ? 'Restore photo' : 'Restore again';
   $('cancel').hidden = !busy;
-  $('download').disabled = busy || !state.result;
-  $('split').disabled = !state.result;
-  for (const b of document.querySelectorAll('.sample')) b.disabled = busy;
-  $('photo-pick').disabled = busy;
+  $('cancel').textContent = state.items.filter((it) => it.status === 'queued' || it.status === 'running').length > 1 ? 'Cancel all' : 'Cancel';
+  const cur = state.current;
+  $('download').disabled = !(cur && cur.result) || $('download').dataset.busy === '1';
+  $('download-all').disabled = done().length === 0 || $('download-all').dataset.busy === '1';
+  $('clear').disabled = busy || state.items.length === 0;
+  $('split').disabled = !(cur && cur.result);
+  $('strength').disabled = done().length === 0;
   $('model-select').disabled = busy;
   $('model-pick').disabled = busy;
 }
@@ -117,7 +147,7 @@ async function loadModel(source, label) {
     showMessage('');
   } catch (err) {
     if (err.code === 'E_CANCELLED') return;
-    status.textContent = `No model loaded: ${errorText(err)}`;
+    status.textContent = 'No model loaded.';
     status.dataset.state = 'error';
     showError(err, 'model');
   } finally {
@@ -144,83 +174,267 @@ function addUserModel(file) {
   loadModel(file, file.name);
 }
 
-// ---------- photo ----------
+// ---------- the photo list ----------
 
 const MODEL_EXT = /\.(duir|pt|pth|ckpt|safetensors|bin)(\.gz)?$/i;
 
-async function setPhoto(blob, name) {
-  if (!blob) return;
-  if (name && MODEL_EXT.test(name)) {
-    addUserModel(blob);
-    return;
+// Adds photos (Files or {blob, name}) to the list and shows the first in
+// the viewer; a model file among them is opened as a model instead.
+async function addPhotos(files) {
+  const photos = [];
+  for (const f of files) {
+    const blob = f.blob || f;
+    const name = f.name || 'photo';
+    if (MODEL_EXT.test(name)) addUserModel(blob);
+    else if (blob) photos.push(newItem(blob, name));
   }
-  if (state.running) {
-    showMessage('A photo is being restored: wait for it, or cancel it first.', 'info');
-    return;
-  }
+  if (!photos.length) return;
   showMessage('');
-  state.photo = { blob, name: name || 'photo' };
-  delete $('photo-status').dataset.state;
-  clearResult();
-  $('photo-status').textContent = `${state.photo.name} (${fmtBytes(blob.size)})`;
-  await showBefore(blob);
+  if (!state.running) resetProgress();
+  for (const it of photos) {
+    state.items.push(it);
+    renderItem(it);
+  }
+  updateList();
+  await showItem(photos[0]);
+  // Preview URLs for the rest (formats the browser cannot show are decoded lazily, when viewed).
+  for (const it of photos.slice(1)) it.beforeURL = URL.createObjectURL(it.blob);
   updateButtons();
 }
 
-function showBefore(blob) {
-  const img = $('img-before');
-  if (state.beforeURL) URL.revokeObjectURL(state.beforeURL);
-  state.beforeURL = URL.createObjectURL(blob);
-  return new Promise((resolve) => {
-    img.onload = () => {
-      img.hidden = false;
-      $('viewer-empty').hidden = true;
-      $('photo-status').textContent = `${state.photo.name}: ${img.naturalWidth}×${img.naturalHeight} (${fmtBytes(blob.size)})`;
-      applyZoom();
-      resolve();
-    };
-    img.onerror = async () => {
-      // The browser cannot show it (TIFF, or not an image at all): ask the worker.
-      img.onerror = null;
-      try {
-        const d = await client.decode(blob);
-        img.onerror = () => resolve();
-        if (state.beforeURL) URL.revokeObjectURL(state.beforeURL);
-        state.beforeURL = URL.createObjectURL(d.blob);
-        img.src = state.beforeURL;
-      } catch (err) {
-        img.hidden = true;
-        state.photo = null;
-        $('photo-status').textContent = errorText(err);
-        $('photo-status').dataset.state = 'error';
-        showError(err, 'photo');
-        updateButtons();
-        resolve();
-      }
-    };
-    img.src = state.beforeURL;
-  });
+function renderItem(it) {
+  const li = document.createElement('li');
+  li.className = 'item';
+  li.dataset.id = String(it.id);
+  const view = document.createElement('button');
+  view.type = 'button';
+  view.className = 'item-view';
+  view.addEventListener('click', () => showItem(it));
+  const name = document.createElement('span');
+  name.className = 'item-name';
+  name.textContent = it.name;
+  const status = document.createElement('span');
+  status.className = 'item-status';
+  view.append(name, status);
+  const bar = document.createElement('progress');
+  bar.max = 1;
+  bar.value = 0;
+  bar.setAttribute('aria-label', `Progress of ${it.name}`);
+  const x = document.createElement('button');
+  x.type = 'button';
+  x.className = 'item-x';
+  x.addEventListener('click', () => cancelOrRemove(it));
+  li.append(view, bar, x);
+  it.el = li;
+  $('queue').append(li);
+  updateItem(it);
 }
 
-function clearResult() {
-  state.result = null;
+const STATUS_TEXT = { queued: 'waiting', running: 'restoring', done: 'restored', error: 'failed', cancelled: 'cancelled' };
+
+function updateItem(it) {
+  const li = it.el;
+  if (!li) return;
+  li.dataset.status = it.status;
+  li.classList.toggle('current', it === state.current);
+  const view = li.querySelector('.item-view');
+  view.setAttribute('aria-pressed', String(it === state.current));
+  view.title = `Show ${it.name} in the viewer`;
+  const st = li.querySelector('.item-status');
+  st.textContent = it.status === 'running' ? `${Math.round(it.fraction * 100)}%` : it.note || STATUS_TEXT[it.status];
+  const bar = li.querySelector('progress');
+  bar.value = it.status === 'done' ? 1 : it.fraction;
+  bar.hidden = it.status !== 'running' && it.status !== 'done';
+  const x = li.querySelector('.item-x');
+  const stop = it.status === 'running' || (it.status === 'queued' && !!it.ctrl);
+  x.textContent = stop ? 'Cancel' : 'Remove';
+  x.setAttribute('aria-label', `${stop ? 'Cancel' : 'Remove'} ${it.name}`);
+}
+
+function updateList() {
+  $('queue').hidden = state.items.length === 0;
+  const n = state.items.length;
+  const d = done().length;
+  $('photo-status').textContent = n === 0 ? '' : `${n} photo${n === 1 ? '' : 's'}${d ? `, ${d} restored` : ''}.`;
+  for (const it of state.items) updateItem(it);
+}
+
+function dropItem(it) {
+  if (it.beforeURL) URL.revokeObjectURL(it.beforeURL);
+  if (it.afterURL) URL.revokeObjectURL(it.afterURL);
+  it.el && it.el.remove();
+  const i = state.items.indexOf(it);
+  if (i >= 0) state.items.splice(i, 1);
+  if (state.current === it) {
+    state.current = null;
+    const next = state.items[Math.min(i, state.items.length - 1)];
+    if (next) showItem(next);
+    else showEmpty();
+  }
+}
+
+function cancelOrRemove(it) {
+  if (it.status === 'running' || (it.status === 'queued' && it.ctrl)) {
+    if (it.ctrl) it.ctrl.abort();
+    it.status = 'cancelled';
+    it.fraction = 0;
+  } else dropItem(it);
+  updateList();
+  updateButtons();
+}
+
+function clearList() {
+  if (state.running) return;
+  for (const it of [...state.items]) dropItem(it);
+  showMessage('');
+  resetProgress();
+  updateList();
+  updateButtons();
+}
+
+// ---------- viewer ----------
+
+function showEmpty() {
+  $('img-before').hidden = true;
+  $('img-before').removeAttribute('src');
+  hideAfter();
+  $('viewer-empty').hidden = false;
+  $('result-info').textContent = '';
   delete document.body.dataset.result;
-  if (state.afterURL) URL.revokeObjectURL(state.afterURL);
-  state.afterURL = null;
+  updateButtons();
+}
+
+function hideAfter() {
   $('img-after').hidden = true;
   $('img-after').removeAttribute('src');
   $('stage').classList.remove('compare');
-  $('result-info').textContent = '';
 }
 
-async function loadSample(url) {
-  try {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    await setPhoto(await res.blob(), url.split('/').pop());
-  } catch (err) {
-    showMessage(`Could not load the sample photo: ${err.message}`);
+function loadImg(img, url) {
+  return new Promise((resolve) => {
+    img.onload = () => resolve(true);
+    img.onerror = () => resolve(false);
+    img.src = url;
+  });
+}
+
+// Shows item it in the viewer: the original, and the result when there is one.
+async function showItem(it) {
+  state.current = it;
+  updateList();
+  const img = $('img-before');
+  if (!it.beforeURL) it.beforeURL = URL.createObjectURL(it.blob);
+  let ok = await loadImg(img, it.beforeURL);
+  if (state.current !== it) return;
+  if (!ok && !it.decoded) {
+    // The browser cannot show it (TIFF, or not an image at all): ask the worker.
+    it.decoded = true;
+    try {
+      const d = await client.decode(it.blob);
+      URL.revokeObjectURL(it.beforeURL);
+      it.beforeURL = URL.createObjectURL(d.blob);
+      ok = await loadImg(img, it.beforeURL);
+    } catch (err) {
+      // Not a photo: it leaves the list, and the error is said once, in the message line.
+      dropItem(it);
+      updateList();
+      resetProgress();
+      showError(err, 'photo');
+      updateButtons();
+      return;
+    }
+    if (state.current !== it) return;
   }
+  img.hidden = false;
+  img.alt = `Original: ${it.name}`;
+  $('viewer-empty').hidden = true;
+  if (ok) it.size = `${img.naturalWidth}×${img.naturalHeight}`;
+  $('viewer-name').textContent = `${it.name}${it.size ? `: ${it.size}` : ''} (${fmtBytes(it.blob.size)})`;
+  await showResult(it);
+  applyZoom();
+}
+
+async function showResult(it) {
+  if (state.current !== it) return;
+  if (!it.result) {
+    hideAfter();
+    $('result-info').textContent = it.status === 'error' ? it.note : '';
+    delete document.body.dataset.result;
+    updateButtons();
+    return;
+  }
+  const r = it.result;
+  if (!it.afterURL) it.afterURL = URL.createObjectURL(r.blob);
+  const img = $('img-after');
+  await loadImg(img, it.afterURL);
+  if (state.current !== it) return;
+  img.hidden = false;
+  img.alt = `Restored: ${it.name}`;
+  $('stage').classList.add('compare');
+  setSplit($('split').value);
+  setStrength($('strength').value);
+  $('result-info').textContent = `${r.width}×${r.height}, ${r.steps} step${r.steps === 1 ? '' : 's'}${r.tiles > 1 ? `, ${r.tiles} tiles` : ''}${r.equalized ? ', low-light equalized' : ''}, on ${r.backend.kind === 'gpu' ? 'the GPU' : 'the CPU'}.`;
+  if (!state.running) document.body.dataset.result = 'ready';
+  updateButtons();
+}
+
+function setSplit(v) {
+  v = Number(v);
+  const stage = $('stage');
+  stage.style.setProperty('--split', `${v}%`);
+  $('split').setAttribute('aria-valuetext', `${v}% original, ${100 - v}% restored`);
+  // A label shows only while its side of the split has room for it.
+  const w = stage.clientWidth;
+  const before = stage.querySelector('.tag-before');
+  const after = stage.querySelector('.tag-after');
+  stage.classList.toggle('no-before', (w * v) / 100 < before.offsetWidth + 12 || v <= 0);
+  stage.classList.toggle('no-after', (w * (100 - v)) / 100 < after.offsetWidth + 12 || v >= 100);
+}
+
+function setStrength(v) {
+  v = Math.max(0, Math.min(100, Math.round(Number(v))));
+  state.strength = v;
+  // Live: the restored image over the original at this opacity is the same
+  // blend, (1-s)·original + s·restored, that downloads compute exactly.
+  $('stage').style.setProperty('--strength', String(v / 100));
+  $('strength-value').textContent = `${v}%`;
+  $('strength').setAttribute('aria-valuetext', `${v}% restored, ${100 - v}% original`);
+}
+
+const ZOOMS = ['fit', 1, 2, 4, 8];
+
+// Fit shows the whole photo: the largest size at which both its width and
+// its height fit the viewer.
+function applyZoom() {
+  const stage = $('stage');
+  const img = $('img-before');
+  stage.dataset.zoom = state.zoom === 'fit' ? 'fit' : 'px';
+  const w = img.naturalWidth;
+  const h = img.naturalHeight;
+  if (!w || !h || img.hidden) {
+    stage.style.removeProperty('width');
+    $('zoom-level').textContent = state.zoom === 'fit' ? 'Zoom: fit' : `Zoom: ${state.zoom * 100}%`;
+    return;
+  }
+  if (state.zoom === 'fit') {
+    const vp = $('viewport');
+    const maxH = parseFloat(getComputedStyle(vp).maxHeight) || window.innerHeight * 0.7;
+    const borders = vp.offsetHeight - vp.clientHeight;
+    const s = Math.min(vp.clientWidth / w, (maxH - borders) / h);
+    stage.style.width = `${Math.max(1, Math.floor(w * s))}px`;
+    $('zoom-level').textContent = `Zoom: fit (${Math.round(s * 100)}%)`;
+  } else {
+    stage.style.width = `${w * state.zoom}px`;
+    $('zoom-level').textContent = `Zoom: ${state.zoom * 100}%`;
+  }
+  setSplit($('split').value);
+}
+
+function zoomBy(dir) {
+  let i = ZOOMS.indexOf(state.zoom) + dir;
+  i = Math.max(0, Math.min(ZOOMS.length - 1, i));
+  state.zoom = ZOOMS[i];
+  applyZoom();
 }
 
 // ---------- restore ----------
@@ -240,11 +454,22 @@ function readOptions() {
   };
 }
 
-async function runRestore() {
-  if (!state.photo || !state.model || state.running) return;
-  const ctrl = new AbortController();
-  state.running = ctrl;
+// Restores every photo of the list that has no result yet, one after the other.
+async function runQueue() {
+  if (state.running || !state.model) return;
+  let todo = pending();
+  if (!todo.length && state.current) todo = [state.current];
+  if (!todo.length) return;
+  for (const it of todo) {
+    it.status = 'queued';
+    it.fraction = 0;
+    it.note = '';
+    it.ctrl = new AbortController();
+  }
+  state.running = true;
   showMessage('');
+  delete document.body.dataset.result;
+  updateList();
   updateButtons();
   const bar = $('progress');
   const text = $('progress-text');
@@ -252,97 +477,170 @@ async function runRestore() {
   bar.value = 0;
   text.textContent = 'Starting…';
   const t0 = performance.now();
-  try {
-    const r = await client.restore(state.photo.blob, readOptions(), {
-      signal: ctrl.signal,
-      onProgress: (p) => {
-        bar.value = p.fraction;
-        text.textContent = `${Math.round(p.fraction * 100)}% · step ${p.step}/${p.steps}${p.tiles > 1 ? ` · tile ${p.tile}/${p.tiles}` : ''}`;
-      },
-    });
-    clearResult();
-    state.result = { ...r, name: restoredName(state.photo.name, r.format) };
-    state.afterURL = URL.createObjectURL(r.blob);
-    const img = $('img-after');
-    await new Promise((resolve) => {
-      img.onload = resolve;
-      img.onerror = resolve;
-      img.src = state.afterURL;
-    });
-    img.hidden = false;
-    $('stage').classList.add('compare');
-    setSplit($('split').value);
+  const opts = readOptions();
+  let failed = 0;
+  let cancelled = 0;
+  let lastErr = null;
+  for (let i = 0; i < todo.length; i++) {
+    const it = todo[i];
+    if (!state.items.includes(it)) continue; // removed meanwhile
+    if (it.status === 'cancelled' || it.ctrl.signal.aborted) {
+      it.status = 'cancelled';
+      cancelled++;
+      updateItem(it);
+      continue;
+    }
+    it.status = 'running';
+    updateList();
+    const of = todo.length > 1 ? `photo ${i + 1} of ${todo.length} · ` : '';
+    try {
+      const r = await client.restore(it.blob, opts, {
+        signal: it.ctrl.signal,
+        onProgress: (p) => {
+          it.fraction = p.fraction;
+          updateItem(it);
+          bar.value = (i + p.fraction) / todo.length;
+          text.textContent = `${of}${Math.round(p.fraction * 100)}% · step ${p.step}/${p.steps}${p.tiles > 1 ? ` · tile ${p.tile}/${p.tiles}` : ''}`;
+        },
+      });
+      if (it.afterURL) URL.revokeObjectURL(it.afterURL);
+      it.afterURL = null;
+      it.result = { ...r, name: restoredName(it.name, r.format) };
+      it.status = 'done';
+      if (r.fallback) {
+        showMessage(r.fallback, 'info');
+        state.caps.backend = r.backend;
+        setBackendLine(state.caps);
+      }
+      if (state.current === it || !state.current || !state.current.result) {
+        if (state.current !== it) await showItem(it);
+        else await showResult(it);
+      }
+    } catch (err) {
+      if (err.code === 'E_CANCELLED') {
+        it.status = it.result ? 'done' : 'cancelled'; // a cancelled re-run keeps the earlier result
+        cancelled++;
+      } else {
+        it.status = 'error';
+        it.note = errorText(err);
+        failed++;
+        lastErr = err;
+        console.error('restore', it.name, err);
+      }
+      it.fraction = 0;
+    }
+    it.ctrl = null;
+    updateList();
+  }
+  state.running = false;
+  for (const it of todo) it.ctrl = null;
+  const ok = todo.filter((it) => it.status === 'done').length;
+  if (ok === 0) {
+    resetProgress();
+  } else {
     bar.value = 1;
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    text.textContent = `Done in ${secs} s`;
-    $('result-info').textContent = `${r.width}×${r.height}, ${r.steps} step${r.steps === 1 ? '' : 's'}${r.tiles > 1 ? `, ${r.tiles} tiles` : ''}${r.equalized ? ', low-light equalized' : ''}, on ${r.backend.kind === 'gpu' ? 'the GPU' : 'the CPU'}.`;
-    if (r.fallback) {
-      showMessage(r.fallback, 'info');
-      state.caps.backend = r.backend;
-      setBackendLine(state.caps);
-    }
-    document.body.dataset.result = 'ready';
-  } catch (err) {
-    bar.hidden = true;
-    text.textContent = '';
-    showError(err, 'restore');
-  } finally {
-    state.running = null;
-    updateButtons();
+    text.textContent = todo.length > 1 ? `Restored ${ok} of ${todo.length} photos in ${secs} s` : `Done in ${secs} s`;
   }
+  if (failed && lastErr) {
+    // Shown once, in the message line (the list marks which photos failed).
+    const what = todo.length > 1 ? `${failed} of ${todo.length} photos could not be restored. ` : '';
+    showMessage(`${what}${errorText(lastErr)}`, 'error');
+  } else if (cancelled) showMessage(todo.length > 1 ? `Cancelled: ${cancelled} of ${todo.length} photos.` : 'Cancelled.', 'info');
+  if (state.current && state.current.result) document.body.dataset.result = 'ready';
+  if (ok) document.body.dataset.batch = String(ok);
+  updateList();
+  updateButtons();
 }
 
-async function download() {
-  const r = state.result;
-  if (!r) return;
-  const format = $('dl-format').value;
-  let blob = r.blob;
-  try {
-    if (format !== r.format) blob = await client.encode(r.resultId, format, 92);
-  } catch (err) {
-    showError(err, 'download');
-    return;
+function cancelAll() {
+  for (const it of state.items) {
+    if (it.status === 'running' || it.status === 'queued') {
+      if (it.ctrl) {
+        it.ctrl.abort();
+        it.status = 'cancelled';
+      }
+    }
   }
+  updateList();
+}
+
+// ---------- downloads ----------
+
+// The bytes of item it's result at the current strength, in format.
+async function resultBlob(it, format) {
+  const r = it.result;
+  if (state.strength === 100 && format === r.format) return r.blob;
+  return client.blend(it.blob, r.blob, state.strength / 100, { format, quality: 92 });
+}
+
+function save(blob, name) {
   const a = document.createElement('a');
   const url = URL.createObjectURL(blob);
   a.href = url;
-  a.download = restoredName(state.photo ? state.photo.name : 'photo', format);
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-// ---------- viewer ----------
-
-function setSplit(v) {
-  $('stage').style.setProperty('--split', `${v}%`);
-  $('split').setAttribute('aria-valuetext', `${v}% original, ${100 - v}% restored`);
-}
-
-const ZOOMS = ['fit', 1, 2, 4, 8];
-
-function applyZoom() {
-  const stage = $('stage');
-  const img = $('img-before');
-  stage.dataset.zoom = state.zoom === 'fit' ? 'fit' : 'px';
-  if (state.zoom === 'fit' || !img.naturalWidth) {
-    stage.style.removeProperty('width');
-    $('zoom-level').textContent = 'Zoom: fit';
-  } else {
-    stage.style.width = `${img.naturalWidth * state.zoom}px`;
-    $('zoom-level').textContent = `Zoom: ${state.zoom * 100}%`;
+async function busyWhile(id, fn) {
+  $(id).dataset.busy = '1';
+  updateButtons();
+  try {
+    await fn();
+  } catch (err) {
+    showError(err, 'download');
+  } finally {
+    delete $(id).dataset.busy;
+    updateButtons();
   }
 }
 
-function zoomBy(dir) {
-  let i = ZOOMS.indexOf(state.zoom) + dir;
-  i = Math.max(0, Math.min(ZOOMS.length - 1, i));
-  state.zoom = ZOOMS[i];
-  applyZoom();
+function download() {
+  const it = state.current;
+  if (!it || !it.result) return;
+  const format = $('dl-format').value;
+  return busyWhile('download', async () => save(await resultBlob(it, format), restoredName(it.name, format)));
+}
+
+function downloadAll() {
+  const items = done();
+  if (!items.length) return;
+  const format = $('dl-format').value;
+  return busyWhile('download-all', async () => {
+    const used = new Set();
+    const files = [];
+    for (const it of items) {
+      let name = restoredName(it.name, format);
+      for (let n = 2; used.has(name); n++) name = restoredName(`${it.name.replace(/\.[^.]*$/, '')}-${n}`, format);
+      used.add(name);
+      files.push({ name, data: await resultBlob(it, format) });
+    }
+    save(await client.zip(files), `restored-photos-${files.length}.zip`);
+  });
 }
 
 // ---------- wiring ----------
+
+function fileList(list) {
+  return Array.from(list || []).map((f) => ({ blob: f, name: f.name || 'photo' }));
+}
+
+async function loadSamples(urls) {
+  try {
+    const files = [];
+    for (const url of urls) {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
+      files.push({ blob: await res.blob(), name: url.split('/').pop() });
+    }
+    await addPhotos(files);
+  } catch (err) {
+    showMessage(`Could not load the sample photo: ${err.message}`);
+  }
+}
 
 function wire() {
   $('model-select').addEventListener('change', loadSelectedModel);
@@ -354,9 +652,9 @@ function wire() {
   });
   $('photo-pick').addEventListener('click', () => $('photo-file').click());
   $('photo-file').addEventListener('change', (e) => {
-    const f = e.target.files[0];
-    if (f) setPhoto(f, f.name);
+    const files = fileList(e.target.files);
     e.target.value = '';
+    if (files.length) addPhotos(files);
   });
   const drop = $('drop');
   // The whole page takes drops (photos, or model files by extension).
@@ -370,26 +668,30 @@ function wire() {
   document.body.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    const f = e.dataTransfer && e.dataTransfer.files[0];
-    if (f && !state.running) setPhoto(f, f.name);
+    const files = fileList(e.dataTransfer && e.dataTransfer.files);
+    if (files.length) addPhotos(files);
   });
   document.addEventListener('paste', (e) => {
     if (e.target instanceof HTMLInputElement && e.target.type !== 'file') return;
-    const items = (e.clipboardData && e.clipboardData.files) || [];
-    const f = items[0];
-    if (f) {
+    const files = fileList(e.clipboardData && e.clipboardData.files).map((f) => ({ ...f, name: f.name && f.name !== 'image.png' ? f.name : 'pasted.png' }));
+    if (files.length) {
       e.preventDefault();
-      setPhoto(f, f.name && f.name !== 'image.png' ? f.name : 'pasted.png');
+      addPhotos(files);
     }
   });
-  for (const b of document.querySelectorAll('.sample')) b.addEventListener('click', () => loadSample(b.dataset.sample));
+  const samples = [...document.querySelectorAll('.sample[data-sample]')];
+  for (const b of samples) b.addEventListener('click', () => loadSamples([b.dataset.sample]));
+  $('samples-all').addEventListener('click', () => loadSamples(samples.map((b) => b.dataset.sample)));
   $('opt-steps').addEventListener('input', (e) => {
     e.target.dataset.touched = '1';
   });
-  $('restore').addEventListener('click', runRestore);
-  $('cancel').addEventListener('click', () => state.running && state.running.abort());
+  $('restore').addEventListener('click', runQueue);
+  $('cancel').addEventListener('click', cancelAll);
+  $('clear').addEventListener('click', clearList);
   $('download').addEventListener('click', download);
+  $('download-all').addEventListener('click', downloadAll);
   $('split').addEventListener('input', (e) => setSplit(e.target.value));
+  $('strength').addEventListener('input', (e) => setStrength(e.target.value));
   $('zoom-in').addEventListener('click', () => zoomBy(1));
   $('zoom-out').addEventListener('click', () => zoomBy(-1));
   $('zoom-fit').addEventListener('click', () => {
@@ -400,8 +702,9 @@ function wire() {
     if (e.key === '+' || e.key === '=') zoomBy(1);
     else if (e.key === '-') zoomBy(-1);
   });
+  if (window.ResizeObserver) new ResizeObserver(() => state.zoom === 'fit' && applyZoom()).observe($('viewport'));
   document.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && state.running) state.running.abort();
+    if (e.key === 'Escape' && state.running) cancelAll();
   });
   client.addEventListener('restart', (e) => {
     // A cancelled job did not stop at once: the client replaced the worker
@@ -412,7 +715,6 @@ function wire() {
     showError(e.detail, 'worker');
     $('backend').textContent = 'The app stopped; it restarts on the next action.';
     state.model = null;
-    state.running = null;
     $('model-status').textContent = 'No model loaded.';
     updateButtons();
     // A fresh worker: start it and reload the chosen model.
@@ -424,10 +726,7 @@ function wire() {
 function wireLaunch() {
   if ('launchQueue' in window) {
     window.launchQueue.setConsumer(async (p) => {
-      if (p.files && p.files.length) {
-        const f = await p.files[0].getFile();
-        setPhoto(f, f.name);
-      }
+      if (p.files && p.files.length) addPhotos(await Promise.all(p.files.map((h) => h.getFile())));
     });
   }
   if (params.has('shared') && 'caches' in window) {
@@ -438,7 +737,7 @@ function wireLaunch() {
         if (!res) return;
         await c.delete('shared-photo');
         const name = decodeURIComponent(res.headers.get('x-filename') || 'shared.jpg');
-        setPhoto(await res.blob(), name);
+        addPhotos([{ blob: await res.blob(), name }]);
       })
       .catch(() => {});
   }
@@ -493,6 +792,8 @@ async function start() {
 wire();
 wireLaunch();
 wireServiceWorker();
+setStrength($('strength').value);
+updateList();
 updateButtons();
 start().catch((err) => {
   $('backend').textContent = 'Not started';

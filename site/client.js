@@ -7,6 +7,8 @@
 //   const r = await c.restore(fileOrBlob, {steps: 3}, {onProgress, signal});
 //   r.blob, r.width, r.height, r.backend
 //   const p = await c.profile({width: 64, height: 64}); // GPU backend: per-kernel times
+//   const mixed = await c.blend(original, r.blob, 0.5);  // strength 50%
+//   const zip = await c.zip([{name: 'a.png', data: r.blob}]);
 //
 // Errors are DiffuirError objects with a code (E_...); an aborted signal
 // rejects with code E_CANCELLED (and name AbortError) at once. The worker
@@ -255,6 +257,27 @@ export class DiffuirClient extends EventTarget {
     r.blob = new Blob([r.image], { type: r.mime });
     delete r.image;
     return r;
+  }
+
+  // Mixes a photo with its restored version: (1-strength)·original +
+  // strength·restored, computed in Go at the restored file's depth; 1 gives
+  // the restored pixels exactly, 0 the original's. Resolves with a Blob.
+  async blend(original, restored, strength, { format = 'png', quality = 92 } = {}) {
+    await this.init();
+    const a = await toBuffer(original);
+    const b = await toBuffer(restored);
+    const r = await this._request('blend', { original: a, restored: b, strength, options: { format, quality } }, { transfer: [a, b] });
+    return new Blob([r.image], { type: r.mime });
+  }
+
+  // Packs files ([{name, data: Blob|ArrayBuffer}]) into one zip (Go's
+  // archive/zip, in the worker). Resolves with a Blob.
+  async zip(files) {
+    await this.init();
+    const list = [];
+    for (const f of files) list.push({ name: f.name, data: await toBuffer(f.data) });
+    const r = await this._request('zip', { files: list }, { transfer: list.map((f) => f.data) });
+    return new Blob([r.data], { type: r.mime });
   }
 
   // Developer and benchmark request: where one UNet pass at {width, height}

@@ -15,11 +15,11 @@ for (const id of ['w1', 'w2']) {
 }
 
 document.getElementById('api-file').addEventListener('change', async (e) => {
-  const file = e.target.files[0];
-  if (!file) return;
+  const files = [...e.target.files];
+  if (!files.length) return;
   try {
-    const r = await document.getElementById('w2').restore(file, { steps: 3, equalize: 'auto' });
-    console.log('restored', r.width, r.height, r.blob.size, 'bytes');
+    const results = await document.getElementById('w2').restore(files, { steps: 3, equalize: 'auto' });
+    for (const r of results) console.log('restored', r.width, r.height, r.blob.size, 'bytes');
   } catch (err) {
     console.warn('restore failed', err.code, err.message);
   }

@@ -300,6 +300,19 @@ async function handle(msg) {
         post({ id, type: 'result', result: { image: buf, mime: r.mime, width: r.width, height: r.height, format: r.format } }, [buf]);
         break;
       }
+      case 'blend': {
+        const r = await api.blend(new Uint8Array(msg.original), new Uint8Array(msg.restored), msg.strength, msg.options || {});
+        const buf = r.bytes.buffer;
+        post({ id, type: 'result', result: { image: buf, mime: r.mime } }, [buf]);
+        break;
+      }
+      case 'zip': {
+        const files = (msg.files || []).map((f) => ({ name: f.name, bytes: new Uint8Array(f.data) }));
+        const r = await api.zip(files);
+        const buf = r.bytes.buffer;
+        post({ id, type: 'result', result: { data: buf, mime: r.mime } }, [buf]);
+        break;
+      }
       case 'profile': {
         const r = await api.profile(msg.options || {});
         post({ id, type: 'result', result: r });

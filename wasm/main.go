@@ -13,6 +13,8 @@
 //	cancel(id)                             -> true if a running restore was told to stop
 //	release(resultId)
 //	profile({width, height, reps})         -> gpu.PassProfile (GPU only)
+//	blend(original, restored, strength, options) -> {bytes, mime}: the strength mix (batch.go)
+//	zip([{name, bytes}])                   -> {bytes, mime}: "Download all" (batch.go)
 //
 // It only decodes arguments and settles Promises: loading, the backend
 // choice, fallback and reports are runtime/restore's.
@@ -101,7 +103,8 @@ func main() {
 	b.setBackend(be, info.Reason)
 	api := js.Global().Get("Object").New()
 	for name, fn := range map[string]func([]js.Value) (any, error){"init": b.init, "loadModel": b.loadModel,
-		"restore": b.restore, "encode": b.encode, "decode": b.decode, "profile": b.profile} {
+		"restore": b.restore, "encode": b.encode, "decode": b.decode, "profile": b.profile,
+		"blend": b.blend, "zip": b.zip} { // batch.go
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return fn(args) }) }))
 	}
 	api.Set("cancel", js.FuncOf(func(_ js.Value, args []js.Value) any { return b.cancel(intArg(args, 0)) }))

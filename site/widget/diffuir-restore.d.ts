@@ -25,6 +25,16 @@ export interface RestoreOptions {
   depth?: 8 | 16;
 }
 
+/** The widget's options: a restore's, plus the strength of the result. */
+export interface WidgetOptions extends RestoreOptions {
+  /**
+   * How much of the restored photo to keep, 0 to 100 (default 100): the
+   * result is (1-s)·original + s·restored, computed exactly in the worker;
+   * 100 is the model's output, 0 the original. Attribute: strength.
+   */
+  strength?: number;
+}
+
 /** Which backend runs the model. */
 export interface BackendInfo {
   kind: 'gpu' | 'cpu';
@@ -63,6 +73,8 @@ export interface WidgetResult {
   /** Milliseconds the restore took in the worker. */
   ms: number;
   resultId: number;
+  /** The strength the result was blended at (0-100). */
+  strength: number;
 }
 
 /** A bundled model, as listed by the build. */
@@ -100,15 +112,17 @@ export interface DiffuirRestoreEventMap {
 /**
  * <diffuir-restore src="photo.jpg" model="default" steps="3">
  * Attributes: src, model ("default" or a .duir URL), steps, equalize, tile,
- * seed, noise-scale, autorestore, backend.
+ * seed, noise-scale, strength (0-100), autorestore, backend.
  */
 export declare class DiffuirRestoreElement extends HTMLElement {
   /** The last result, or null. */
   result: WidgetResult | null;
   /** The options read from the attributes. */
-  readonly options: RestoreOptions;
+  readonly options: WidgetOptions;
   /** Restores blob (or the src photo) with options over the attributes. Rejects with an Error whose code is an ErrorCode. */
-  restore(blob?: Blob, options?: RestoreOptions): Promise<WidgetResult>;
+  restore(blob?: Blob, options?: WidgetOptions): Promise<WidgetResult>;
+  /** Restores the photos one after the other (the first error stops it); resolves with their results in order. */
+  restore(blobs: Blob[], options?: WidgetOptions): Promise<WidgetResult[]>;
   /** Cancels the running restore (it rejects with code E_CANCELLED). */
   cancel(): void;
   /** The shared worker's capabilities (starts it if needed). */

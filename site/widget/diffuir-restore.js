@@ -6,10 +6,14 @@
 //
 // Attributes: src (photo URL), model ("default" = the bundled default pack,
 // or the URL of a .duir pack), steps, equalize (auto|on|off), tile, seed,
-// noise-scale, autorestore (restore as soon as the photo loads), backend
-// (auto|cpu|gpu; read once, by the first widget on the page).
+// noise-scale, strength (0-100, default 100: how much of the restored photo
+// to keep, blended with the original), autorestore (restore as soon as the
+// photo loads), backend (auto|cpu|gpu; read once, by the first widget on
+// the page).
 // Events: progress, done, error (CustomEvent; see diffuir-restore.d.ts).
-// API: el.restore(blob?, options?) -> Promise<result>, el.cancel().
+// API: el.restore(blob?, options?) -> Promise<result>;
+//      el.restore([blob, ...], options?) -> Promise<result[]> (one after the other);
+//      el.cancel(). options.strength is 0-100 too.
 //
 // Works under a strict CSP (script-src 'self' 'wasm-unsafe-eval'; no inline
 // script or style: styles are a constructed stylesheet) and without
@@ -59,7 +63,7 @@ const TEMPLATE = `
   </div>
   <input class="split" type="range" min="0" max="100" value="50" aria-label="Before / after split" hidden>
   <div class="bar">
-    <button type="button" class="go" part="button">Restore</button>
+    <button type="button" class="go" part="button" disabled>Restore</button>
     <button type="button" class="stop" hidden>Cancel</button>
     <progress max="1" value="0" hidden aria-label="Progress"></progress>
     <a class="dl" hidden download>Download</a>
@@ -152,6 +156,8 @@ export class DiffuirRestoreElement extends HTMLElement {
     if (ns !== null && ns !== '' && Number.isFinite(Number(ns))) o.noiseScale = Number(ns);
     const eq = this.getAttribute('equalize');
     if (eq) o.equalize = eq;
+    const st = this.getAttribute('strength');
+    if (st !== null && st !== '' && Number.isFinite(Number(st))) o.strength = Number(st);
     return o;
   }
 
@@ -197,6 +203,7 @@ export class DiffuirRestoreElement extends HTMLElement {
 
   _setPhoto(blob, name) {
     this._blob = blob;
+    if (!this._ctrl) this._q('.go').disabled = false;
     this._name = name || 'photo';
     const before = this._q('.before');
     before.src = this._url(blob);
@@ -209,10 +216,20 @@ export class DiffuirRestoreElement extends HTMLElement {
 
   // Restores blob (or the photo of the src attribute) with options merged
   // over the attributes; resolves with the result, rejects with
-  // {code, message} errors (code E_CANCELLED after cancel()).
+  // {code, message} errors (code E_CANCELLED after cancel()). Given an array
+  // of blobs, restores them one after the other (the widget shows each in
+  // turn) and resolves with the array of results; the first error stops it.
   async restore(blob, options = {}) {
+    if (Array.isArray(blob)) {
+      const out = [];
+      for (const b of blob) out.push(await this.restore(b, options));
+      return out;
+    }
     if (blob) this._setPhoto(blob, blob.name || this._name);
     if (!this._blob) throw new DiffuirError('E_BAD_REQUEST', 'no photo: set src or pass a Blob');
+    const { strength: strengthOpt, ...rest } = { ...this.options, ...options };
+    const strength = strengthOpt === undefined ? 100 : Number(strengthOpt);
+    if (!(strength >= 0 && strength <= 100)) throw new DiffuirError('E_BAD_REQUEST', `strength ${strengthOpt}: want 0 to 100`);
     this.cancel();
     const ctrl = new AbortController();
     this._ctrl = ctrl;
@@ -225,7 +242,7 @@ export class DiffuirRestoreElement extends HTMLElement {
     bar.hidden = false;
     bar.value = 0;
     const photo = this._blob;
-    const opts = { ...this.options, ...options };
+    const opts = rest;
     try {
       const r = await exclusive(async () => {
         if (ctrl.signal.aborted) throw new DiffuirError('E_CANCELLED', 'cancelled');
@@ -242,13 +259,16 @@ export class DiffuirRestoreElement extends HTMLElement {
         });
         this._status(`Restoring… (${describeBackend(s.client.caps)})`);
         bar.value = 0;
-        return s.client.restore(photo, opts, {
+        const res = await s.client.restore(photo, opts, {
           signal: ctrl.signal,
           onProgress: (p) => {
             bar.value = p.fraction;
             this._emit('progress', p);
           },
         });
+        // Strength below 100%: the result blended with the original, exactly, in Go.
+        if (strength !== 100) res.blob = await s.client.blend(photo, res.blob, strength / 100, { format: res.format, quality: opts.quality || 92 });
+        return res;
       });
       const url = this._url(r.blob);
       const after = this._q('.after');
@@ -260,8 +280,8 @@ export class DiffuirRestoreElement extends HTMLElement {
       dl.href = url;
       dl.download = restoredName(this._name, r.format);
       dl.hidden = false;
-      this._status(`Restored in ${(r.ms / 1000).toFixed(1)} s on the ${r.backend.kind.toUpperCase()}.`);
-      this.result = { blob: r.blob, url, width: r.width, height: r.height, mime: r.mime, backend: r.backend, ms: r.ms, resultId: r.resultId };
+      this._status(`Restored in ${(r.ms / 1000).toFixed(1)} s on the ${r.backend.kind.toUpperCase()}${strength !== 100 ? `, at ${strength}% strength` : ''}.`);
+      this.result = { blob: r.blob, url, width: r.width, height: r.height, mime: r.mime, backend: r.backend, ms: r.ms, resultId: r.resultId, strength };
       this._emit('done', this.result);
       return this.result;
     } catch (err) {
@@ -269,7 +289,7 @@ export class DiffuirRestoreElement extends HTMLElement {
       throw err;
     } finally {
       if (this._ctrl === ctrl) this._ctrl = null;
-      go.disabled = false;
+      go.disabled = !this._blob;
       stop.hidden = true;
       bar.hidden = true;
     }

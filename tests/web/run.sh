@@ -31,6 +31,7 @@ DIFFUIR_DIST="$D" DIFFUIR_MODELS_DIR="$W/models" ./build.sh | grep -E '^(wasm|bu
 [[ -f $D/site/build-info.js ]] || { echo "run.sh: the build failed" >&2; exit 1; }
 go build -o "$W/serve" ./tests/web/serve
 go build -o "$W/pngdiff" ./tests/web/pngdiff
+go build -o "$W/samples" ./tools/samples
 
 echo "== reference output from the CLI"
 fixture=runtime/parity/testdata/input_45x37.png
@@ -48,4 +49,4 @@ url=$(sed -n 's/^serving //p' "$W/serve.log")
 echo "== browser tests against $url"
 
 BASE_URL=$url FIXTURE=$PWD/$fixture REF_PNG=$PWD/$W/ref.png REF_PT_PNG=$PWD/$W/ref-pt.png PNGDIFF=$PWD/$W/pngdiff ARTIFACTS=$PWD/artifacts/web \
-  SITE_DIR=$PWD/$D/site node tests/web/web.test.mjs
+  SITE_DIR=$PWD/$D/site SAMPLES_TOOL=$PWD/$W/samples MODEL_PACK=$PWD/models/diffuir-tiny.duir node tests/web/web.test.mjs
