@@ -196,6 +196,7 @@ async function addPhotos(files) {
     renderItem(it);
   }
   updateList();
+  updateButtons();
   await showItem(photos[0]);
   // Preview URLs for the rest (formats the browser cannot show are decoded lazily, when viewed).
   for (const it of photos.slice(1)) it.beforeURL = URL.createObjectURL(it.blob);
@@ -241,7 +242,9 @@ function updateItem(it) {
   view.setAttribute('aria-pressed', String(it === state.current));
   view.title = `Show ${it.name} in the viewer`;
   const st = li.querySelector('.item-status');
-  st.textContent = it.status === 'running' ? `${Math.round(it.fraction * 100)}%` : it.note || STATUS_TEXT[it.status];
+  // A failure's text is in the message line once; the row says "failed" and keeps the text as a tooltip.
+  st.textContent = it.status === 'running' ? `${Math.round(it.fraction * 100)}%` : STATUS_TEXT[it.status];
+  st.title = it.status === 'error' ? it.note : '';
   const bar = li.querySelector('progress');
   bar.value = it.status === 'done' ? 1 : it.fraction;
   bar.hidden = it.status !== 'running' && it.status !== 'done';
@@ -358,7 +361,7 @@ async function showResult(it) {
   if (state.current !== it) return;
   if (!it.result) {
     hideAfter();
-    $('result-info').textContent = it.status === 'error' ? it.note : '';
+    $('result-info').textContent = '';
     delete document.body.dataset.result;
     updateButtons();
     return;
@@ -512,7 +515,10 @@ async function runQueue() {
         state.caps.backend = r.backend;
         setBackendLine(state.caps);
       }
-      if (state.current === it || !state.current || !state.current.result) {
+      // The viewer follows the run only while it has nothing else to show: the
+      // photo in it keeps its place when it is still waiting its turn.
+      const cur = state.current;
+      if (cur === it || !cur || (!cur.result && !todo.includes(cur))) {
         if (state.current !== it) await showItem(it);
         else await showResult(it);
       }

@@ -643,6 +643,7 @@ test('a batch of photos: per-photo progress, cancel one, browse, download all as
     await clearList(page);
     await page.setInputFiles('#photo-file', [...photos, { ...photos[0], name: 'cancel-me.png' }]);
     await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 4);
+    await page.waitForFunction(() => document.querySelector('#viewer-name').textContent.startsWith('input_45x37.png'));
     const label = (await page.textContent('#restore')).trim();
     assert(label === 'Restore 4 photos', `the button says ${label}`);
     await page.click('#restore');
