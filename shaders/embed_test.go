@@ -20,7 +20,7 @@ var modules = [][]string{
 	{"conv_params.wgsl", "conv_tiled.wgsl", "conv_w_f32_storage.wgsl"},
 	{"groupnorm.wgsl", "reduce.wgsl"},
 	{"layernorm.wgsl"},
-	{"linear_attention.wgsl", "reduce.wgsl", "qkv_ld4.wgsl"},
+	{"linear_attention.wgsl", "qkv_ld4.wgsl"},
 	{"attention.wgsl", "qkv_ld4.wgsl"},
 	{"sampler.wgsl"},
 }

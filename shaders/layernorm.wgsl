@@ -1,7 +1,8 @@
 // layernorm.wgsl: channel LayerNorm, statistics over the c channels of each
 // pixel (biased variance), gain g, no bias, optional residual added after.
 // One invocation per pixel; neighbouring invocations read neighbouring
-// pixels of each channel plane, so the loads coalesce.
+// pixels of each channel plane, so the loads coalesce. Pixel blocks fold
+// into x and y (each within maxComputeWorkgroupsPerDimension).
 
 struct Params {
     c: u32,
@@ -17,8 +18,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 
 @compute @workgroup_size(LN_WG, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.x + wid.y * nwg.x) * LN_WG + lid;
     if (i >= p.n) {
         return;
     }

@@ -42,6 +42,13 @@ const (
 	// linear_attention.wgsl and attention.wgsl: one-dimensional workgroups.
 	AttnWG = 64
 
+	// attention.wgsl's tiled entry: ATTN_TQ queries per workgroup, keys and
+	// values in tiles of ATTN_TK (its workgroup arrays hold AttnTK*16 vec4
+	// each: 16 KiB for both at 32, WebGPU's default workgroup storage).
+	AttnTQ     = 64
+	AttnTK     = 32
+	AttnTileV4 = AttnTK * 16 // vec4 entries of one tile array (dh <= 64)
+
 	// sampler.wgsl: one invocation per value, rows of SamplerRowGroups
 	// workgroups in a 2-D grid.
 	SamplerWG        = 64
@@ -58,7 +65,7 @@ var Consts = []struct {
 	{"TILED_WG", TiledWG}, {"TILED_BM", TiledBM}, {"TILED_BN", TiledBN}, {"TILED_BK", TiledBK},
 	{"REDUCE_WG", ReduceWG},
 	{"GN_FINAL_WG", GNFinalWG}, {"GN_APPLY_WG", GNApplyWG}, {"GN_APPLY_PER", GNApplyPer},
-	{"LN_WG", LNWG}, {"ATTN_WG", AttnWG},
+	{"LN_WG", LNWG}, {"ATTN_WG", AttnWG}, {"ATTN_TQ", AttnTQ}, {"ATTN_TK", AttnTK}, {"ATTN_TILE_V4", AttnTileV4},
 	{"SAMPLER_WG", SamplerWG},
 }
 

@@ -30,6 +30,11 @@ type Options struct {
 	// means the environment variable DIFFUIR_CONV_KERNEL, so benchmarks and
 	// tools can switch without a flag, else ConvAuto.
 	ConvKernel string
+	// AttnKernel picks the full-attention kernel: AttnStream (one query per
+	// invocation, keys read from storage), AttnTiled (keys and values in
+	// workgroup tiles, many queries per workgroup) or AttnAuto. Empty means
+	// the environment variable DIFFUIR_ATTN_KERNEL, else AttnAuto.
+	AttnKernel string
 	// Timeout bounds the wait for one Run's (or Tap's) results; past it the
 	// device counts as lost. Zero means 5 minutes.
 	Timeout time.Duration
@@ -52,6 +57,38 @@ const (
 	ConvTiled   = "tiled"   // conv_tiled.wgsl
 	ConvMixed   = "mixed"   // conv_tiled.wgsl for strided convs, conv.wgsl for the rest
 )
+
+// Values of Options.AttnKernel.
+const (
+	AttnAuto   = "auto"   // tiled on hardware GPUs, stream elsewhere
+	AttnStream = "stream" // attention.wgsl:main
+	AttnTiled  = "tiled"  // attention.wgsl:tiled
+)
+
+// attnKernelEnv names the environment variable read when
+// Options.AttnKernel is empty.
+const attnKernelEnv = "DIFFUIR_ATTN_KERNEL"
+
+// resolveAttnKernel turns AttnAuto (or "") into a kernel for the adapter.
+// On lavapipe the streaming kernel measured faster (docs/BENCHMARKS.md:
+// workgroup memory and barriers cost more than they save on CPU-emulated
+// adapters); hardware GPUs get the tiled one, whose loads are shared by 64
+// queries. The browser reports no device type, so an unknown adapter,
+// which may be SwiftShader, streams.
+func resolveAttnKernel(v string, info wgpu.AdapterInfo) (string, error) {
+	switch v {
+	case AttnStream, AttnTiled:
+		return v, nil
+	case "", AttnAuto:
+		switch info.DeviceType {
+		case gputypes.DeviceTypeDiscreteGPU, gputypes.DeviceTypeIntegratedGPU:
+			return AttnTiled, nil
+		}
+		return AttnStream, nil
+	}
+	return "", fmt.Errorf("attention kernel %q (Options.AttnKernel or %s): want %s, %s or %s", v, attnKernelEnv,
+		AttnAuto, AttnStream, AttnTiled)
+}
 
 // convKernelEnv names the environment variable read when
 // Options.ConvKernel is empty.
@@ -99,6 +136,7 @@ type Backend struct {
 	limits   wgpu.Limits
 	reduced  bool   // the device got default limits, not the adapter's
 	conv     string // ConvBlocked, ConvTiled or ConvMixed, resolved from Options.ConvKernel
+	attn     string // AttnStream or AttnTiled, resolved from Options.AttnKernel
 
 	mu      sync.Mutex
 	modules map[string]*wgpu.ShaderModule
@@ -124,6 +162,12 @@ func New(opts Options) (b *Backend, err error) {
 	if err := checkConvKernel(opts.ConvKernel); err != nil {
 		return nil, fmt.Errorf("gpu: %w", err)
 	}
+	if opts.AttnKernel == "" {
+		opts.AttnKernel = os.Getenv(attnKernelEnv)
+	}
+	if _, err := resolveAttnKernel(opts.AttnKernel, wgpu.AdapterInfo{}); err != nil {
+		return nil, fmt.Errorf("gpu: %w", err)
+	}
 	inst, err := wgpu.CreateInstance(nil)
 	if err != nil {
 		return nil, fmt.Errorf("gpu: %w: %w", ErrNoAdapter, err)
@@ -145,11 +189,13 @@ func New(opts Options) (b *Backend, err error) {
 		inst.Release()
 		return nil, fmt.Errorf("gpu: %w: only gogpu's software renderer (%q) is available; use the CPU backend", ErrNoAdapter, info.Name)
 	}
+	attn, _ := resolveAttnKernel(opts.AttnKernel, ad.Info())
 	b = &Backend{opts: opts, instance: inst, adapter: ad, info: ad.Info(), conv: resolveConvKernel(opts.ConvKernel, ad.Info()),
-		modules: map[string]*wgpu.ShaderModule{}, pipes: map[string]*pipeline{}, layouts: map[string]*layout{}}
+		attn: attn, modules: map[string]*wgpu.ShaderModule{}, pipes: map[string]*pipeline{}, layouts: map[string]*layout{}}
 	// WebGPU's default limits cap a storage binding at 128 MiB and a buffer
-	// at 256 MiB, too little for large tiles: ask for all the adapter has.
-	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "diffuir", RequiredLimits: ad.Limits()})
+	// at 256 MiB, too little for large tiles: ask for all the adapter has
+	// (requestLimits adds what gogpu's native adapters leave out).
+	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "diffuir", RequiredLimits: requestLimits(ad.Limits())})
 	if err != nil {
 		dev, err = ad.RequestDevice(nil)
 		b.reduced = true
@@ -218,6 +264,10 @@ func (b *Backend) Name() string {
 // may prefer it.
 func (b *Backend) Software() bool { return b.info.DeviceType == gputypes.DeviceTypeCPU }
 
+// AttnKernel is the full-attention kernel the backend's programs use:
+// AttnStream or AttnTiled.
+func (b *Backend) AttnKernel() string { return b.attn }
+
 // ConvKernel is the convolution kernel the backend's programs use:
 // ConvBlocked, ConvTiled or ConvMixed.
 func (b *Backend) ConvKernel() string { return b.conv }
@@ -241,6 +291,21 @@ func (b *Backend) Device() backend.Device {
 		api = strings.ToLower(b.info.Backend.String())
 	}
 	return backend.Device{GPU: true, Software: b.Software(), API: api, Adapter: b.info.Name, MaxTensorBytes: b.MaxTensorBytes()}
+}
+
+// LargestTensorBytes is the largest buffer a program of g would bind for
+// one activation, after this backend's rewrites (lower.go: q, k and v split
+// from the attention layers' qkv tensors, heads in two groups where one
+// would exceed MaxTensorBytes). Restore should size its tiles by it against
+// MaxTensorBytes rather than by g's largest tensor.
+func (b *Backend) LargestTensorBytes(g *backend.Graph) int64 {
+	lg := lower(g, []backend.Tensor{g.Input, g.Output}, b.MaxTensorBytes())
+	largest := 0
+	for _, op := range lg.Ops {
+		largest = max(largest, op.Output().Len())
+	}
+	largest = max(largest, g.Input.Len())
+	return 4 * int64(largest)
 }
 
 // Close releases the pipelines and the device. Programs compiled by b must

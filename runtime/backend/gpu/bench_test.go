@@ -47,7 +47,8 @@ var (
 // BenchmarkOps times each kind of op at the Tiny model's shapes for an
 // -ops.size image (default 256x256; the mid attention runs at a side of
 // size/8): kernels only, -ops.reps runs per submission. Conv cases have a
-// sub-benchmark per conv kernel (conv3x3_32to32/blocked, .../tiled). Run
+// sub-benchmark per conv kernel (conv3x3_32to32/blocked, .../tiled), full
+// attention one per attention kernel (stream, tiled). Run
 // with -bench Ops -benchtime 3x; metrics are GFLOP/s and GB/s of
 // compulsory traffic.
 func BenchmarkOps(b *testing.B) {
@@ -122,7 +123,15 @@ func BenchmarkOps(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			if !strings.HasPrefix(tc.name, "conv") { // only convs have two kernels
+			if strings.HasPrefix(tc.name, "attention") { // full attention has two kernels
+				for _, kern := range attnKernels {
+					b.Run(kern, func(b *testing.B) {
+						benchOp(b, convBackend(b, convSetup{attn: kern}), r, tc.in.c, tc.in.h, tc.in.w, tc.mk)
+					})
+				}
+				return
+			}
+			if !strings.HasPrefix(tc.name, "conv") { // convs have two kernels
 				benchOp(b, be, r, tc.in.c, tc.in.h, tc.in.w, tc.mk)
 				return
 			}

@@ -163,17 +163,28 @@ func (c *compiler) add(op backend.Op, w backend.Weights) error {
 	}
 	switch o := op.(type) {
 	case *backend.Conv:
-		return c.conv(o, w)
+		return c.conv(o, w, 0, o.Out.C)
+	case *convPart:
+		return c.conv(&o.Conv, w, o.off, o.total)
 	case *backend.GroupNorm:
 		return c.groupNorm(o, w)
 	case *backend.LayerNorm:
 		return c.layerNorm(o, w)
-	case *backend.LinearAttention:
-		return c.linearAttention(o)
-	case *backend.Attention:
+	case *attnQKV:
+		if o.linear {
+			return c.linearAttention(o)
+		}
 		return c.attention(o)
 	}
 	return fmt.Errorf("unsupported op %T", op)
+}
+
+// fold spreads groups workgroups over x and y, each within
+// maxComputeWorkgroupsPerDimension; kernels number them x + y·(groups in
+// x) and skip the overshoot of the last row.
+func (c *compiler) fold(groups int) (x, y int) {
+	x = max(1, min(groups, int(c.b.limits.MaxComputeWorkgroupsPerDimension)))
+	return x, ceilDiv(groups, x)
 }
 
 func f32Bytes(v []float32) []byte {
@@ -205,7 +216,9 @@ func packConv(src []byte, elem, cout, cin, k int) []byte {
 	return dst
 }
 
-func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
+// conv compiles output channels off..off+o.Out.C-1 of a conv whose weight
+// and bias hold total output channels (all of them: off 0, total o.Out.C).
+func (c *compiler) conv(o *backend.Conv, w backend.Weights, off, total int) error {
 	if !o.A.Valid() || o.K <= 0 || o.Stride <= 0 || o.Pad < 0 {
 		return fmt.Errorf("bad conv: k %d stride %d pad %d", o.K, o.Stride, o.Pad)
 	}
@@ -224,7 +237,11 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 	if o.Res.Valid() && (o.Res.C != cout || o.Res.H != ho || o.Res.W != wo) {
 		return fmt.Errorf("residual %dx%dx%d for output %dx%dx%d", o.Res.C, o.Res.H, o.Res.W, cout, ho, wo)
 	}
+	if off < 0 || off+cout > total {
+		return fmt.Errorf("output channels %d..%d of %d", off, off+cout-1, total)
+	}
 	n := cout * cin * o.K * o.K
+	first, all := off*cin*o.K*o.K, total*cin*o.K*o.K // weight values: the slice and the whole
 	cb := ceilDiv(cout, shaders.ConvCO)
 
 	// f16 packs keep their bytes unless told otherwise.
@@ -236,18 +253,18 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 			if err != nil {
 				return err
 			}
-			if len(raw) != 2*n {
-				return fmt.Errorf("%s: %d bytes, want %d f16 values", o.Weight, len(raw), n)
+			if len(raw) != 2*all {
+				return fmt.Errorf("%s: %d bytes, want %d f16 values", o.Weight, len(raw), all)
 			}
-			packed, f16 = packConv(raw, 2, cout, cin, o.K), true
+			packed, f16 = packConv(raw[2*first:2*(first+n)], 2, cout, cin, o.K), true
 		}
 	}
 	if packed == nil {
-		v, err := backend.Vector(w, o.Weight, n)
+		v, err := backend.Vector(w, o.Weight, all)
 		if err != nil {
 			return err
 		}
-		packed = packConv(f32Bytes(v), 4, cout, cin, o.K)
+		packed = packConv(f32Bytes(v[first:first+n]), 4, cout, cin, o.K)
 	}
 	uniform := !c.b.opts.StorageWeights && c.b.limits.MaxUniformBufferBindingSize >= uniformWindow &&
 		uint64(len(packed)) <= uniformWindow
@@ -277,11 +294,11 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights) error {
 	}
 	bias := make([]float32, cb*8)
 	if o.Bias != "" {
-		v, err := backend.Vector(w, o.Bias, cout)
+		v, err := backend.Vector(w, o.Bias, total)
 		if err != nil {
 			return err
 		}
-		copy(bias, v)
+		copy(bias, v[off:off+cout])
 	}
 	bref, err := c.place(f32Bytes(bias), 0)
 	if err != nil {
@@ -405,61 +422,92 @@ func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
 	params := c.paramBlock(uint32(ch), uint32(n), b2u(o.Res.Valid()), f32w(o.Eps))
 	bg := c.bind(kLayerNorm.layout, params, c.slot(o.In), c.slot(res), gref, c.slot(o.Out))
 	c.note(o.Name, "layernorm")
-	return c.dispatch(o.Name, kLayerNorm, bg, ceilDiv(n, shaders.LNWG), 1, 1)
+	x, y := c.fold(ceilDiv(n, shaders.LNWG))
+	return c.dispatch(o.Name, kLayerNorm, bg, x, y, 1)
 }
 
-func attnShapes(qkv, out backend.Tensor, heads, dh int) error {
-	hid := heads * dh
-	if heads <= 0 || dh <= 0 || qkv.C != 3*hid || out.C != hid || out.H != qkv.H || out.W != qkv.W {
-		return fmt.Errorf("qkv has %d channels, out %d, want %d and %d", qkv.C, out.C, 3*hid, hid)
+func attnShapes(o *attnQKV) error {
+	hid := o.heads * o.dh
+	if o.heads <= 0 || o.dh <= 0 || o.out.C != hid {
+		return fmt.Errorf("%d heads of %d channels, output %d channels", o.heads, o.dh, o.out.C)
+	}
+	for _, in := range []struct {
+		t   backend.Tensor
+		off int
+	}{{o.q, o.qoff}, {o.k, o.koff}, {o.v, o.voff}} {
+		if in.off < 0 || in.off+hid > in.t.C || in.t.H != o.out.H || in.t.W != o.out.W {
+			return fmt.Errorf("channels %d..%d of a %dx%dx%d input for a %dx%dx%d output",
+				in.off, in.off+hid-1, in.t.C, in.t.H, in.t.W, o.out.C, o.out.H, o.out.W)
+		}
 	}
 	return nil
 }
 
-func (c *compiler) linearAttention(o *backend.LinearAttention) error {
-	if err := attnShapes(o.QKV, o.Out, o.Heads, o.DimHead); err != nil {
+// qkvRefs are the bindings of q, k and v and their offsets in values.
+func (c *compiler) qkvRefs(o *attnQKV) (refs []bufRef, offs []uint32) {
+	n := o.out.H * o.out.W
+	for _, in := range []struct {
+		t   backend.Tensor
+		off int
+	}{{o.q, o.qoff}, {o.k, o.koff}, {o.v, o.voff}} {
+		refs = append(refs, c.slot(in.t))
+		offs = append(offs, uint32(in.off*n))
+	}
+	return refs, offs
+}
+
+func (c *compiler) linearAttention(o *attnQKV) error {
+	if err := attnShapes(o); err != nil {
 		return err
 	}
-	n, heads, dh := o.QKV.H*o.QKV.W, o.Heads, o.DimHead
+	n, heads, dh := o.out.H*o.out.W, o.heads, o.dh
 	hdd := heads * dh * dh
 	// Chunks of at least 256 pixels, at most 64 of them: enough invocations
 	// for the context sums at every size, little partial memory.
 	chunk := max(256, ceilDiv(n, 64))
 	chunks := ceilDiv(n, chunk)
+	refs, offs := c.qkvRefs(o)
 	params := c.paramBlock(uint32(heads), uint32(dh), uint32(n), uint32(chunk), uint32(chunks),
-		f32w(float32(1/math.Sqrt(float64(dh)))), f32w(1/float32(n)))
+		f32w(float32(1/math.Sqrt(float64(dh)))), f32w(1/float32(n)), offs[0], offs[1], offs[2])
 	nd8 := ceilDiv(dh, 8)
-	c.scratchA = max(c.scratchA, uint64(4*chunks*hdd))
-	c.scratchB = max(c.scratchB, uint64(4*heads*dh*8*nd8)) // ctx rows padded to 8
-	bg := c.bind(laLayout, params, c.slot(o.QKV), bufRef{kind: refScratchA}, bufRef{kind: refScratchB}, c.slot(o.Out))
-	c.note(o.Name, "linear attention")
+	c.scratchA = max(c.scratchA, uint64(4*(chunks*hdd+2*chunks*heads*dh))) // partials, then (max, sum) per row
+	c.scratchB = max(c.scratchB, uint64(4*heads*dh*8*nd8))                 // ctx rows padded to 8
+	bg := c.bind(laLayout, params, refs[0], refs[1], refs[2], bufRef{kind: refScratchA}, bufRef{kind: refScratchB}, c.slot(o.out))
+	c.note(o.name, "linear attention")
+	px, py := c.fold(ceilDiv(n, shaders.AttnWG))
 	for _, d := range []struct {
 		k       kernel
 		x, y, z int
 	}{
-		{kLAQSoftmax, ceilDiv(n, shaders.AttnWG), heads, 1},
-		{kLAKSoftmax, heads * dh, 1, 1},
+		{kLAQSoftmax, px, py, heads},
 		{kLAContext, ceilDiv(heads*nd8*nd8, shaders.AttnWG), chunks, 1},
 		{kLAContextRed, ceilDiv(heads*dh*2*nd8, shaders.AttnWG), 1, 1},
-		{kLAOutput, ceilDiv(n, shaders.AttnWG), heads * nd8, 1},
+		{kLAOutput, px, py, heads * nd8},
 	} {
-		if err := c.dispatch(o.Name, d.k, bg, d.x, d.y, d.z); err != nil {
+		if err := c.dispatch(o.name, d.k, bg, d.x, d.y, d.z); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c *compiler) attention(o *backend.Attention) error {
-	if err := attnShapes(o.QKV, o.Out, o.Heads, o.DimHead); err != nil {
+func (c *compiler) attention(o *attnQKV) error {
+	if err := attnShapes(o); err != nil {
 		return err
 	}
-	if o.DimHead > 64 {
-		return fmt.Errorf("dim_head %d above 64", o.DimHead)
+	if o.dh > 64 {
+		return fmt.Errorf("dim_head %d above 64", o.dh)
 	}
-	n := o.QKV.H * o.QKV.W
-	params := c.paramBlock(uint32(o.Heads), uint32(o.DimHead), uint32(n), f32w(float32(1/math.Sqrt(float64(o.DimHead)))))
-	bg := c.bind(kAttention.layout, params, c.slot(o.QKV), c.slot(o.Out))
-	c.note(o.Name, "attention")
-	return c.dispatch(o.Name, kAttention, bg, ceilDiv(n, shaders.AttnWG), o.Heads, 1)
+	n := o.out.H * o.out.W
+	refs, offs := c.qkvRefs(o)
+	params := c.paramBlock(uint32(o.heads), uint32(o.dh), uint32(n), f32w(float32(1/math.Sqrt(float64(o.dh)))),
+		offs[0], offs[1], offs[2])
+	k, wg, variant := kAttention, shaders.AttnWG, "attention"
+	if c.b.attn == AttnTiled {
+		k, wg, variant = kAttnTiled, shaders.AttnTQ, "attention tiled"
+	}
+	bg := c.bind(attnLayout, params, refs[0], refs[1], refs[2], c.slot(o.out))
+	c.note(o.name, variant)
+	x, y := c.fold(ceilDiv(n, wg))
+	return c.dispatch(o.name, k, bg, x, y, o.heads)
 }

@@ -4,7 +4,9 @@
 // lavapipe is a Vulkan driver on the CPU.
 //
 // New picks a high-performance adapter and requests its limits (WebGPU's
-// defaults cap storage bindings at 128 MiB). Compile plans activation memory
+// defaults cap storage bindings at 128 MiB); natively it also raises
+// maxBufferSize, which gogpu's Vulkan adapter leaves at WebGPU's 256 MiB
+// default, to the storage binding range (native.go). Compile plans activation memory
 // with Graph.PlanMemory (one GPU buffer per slot), uploads the weights once,
 // and builds pipelines (cached per Backend) and bind groups once; Run writes
 // the input and the time vector, encodes every dispatch into one command
@@ -24,10 +26,23 @@
 // a storage buffer. Program.Kernels, Program.Summary and Options.Log show
 // the choices.
 //
+// Before planning memory, Compile rewrites the graph (lower.go) so that no
+// tensor is larger than it must be: each attention layer's qkv conv becomes
+// three convs over slices of its weights writing q, k and v into buffers of
+// their own (the largest tensor of Tiny drops from 384 to 128 channels), and
+// where even that exceeds the binding limit the heads run in two groups
+// whose outputs the next conv reads as its concat (64 channels).
+// LargestTensorBytes reports the result for a graph, so callers can size
+// tiles by it. Full attention has two kernels (Options.AttnKernel): one
+// query per invocation streaming keys from storage (CPU adapters), or
+// tiled, with keys and values in workgroup memory shared by 64 queries
+// (hardware GPUs). Kernels over pixels fold their workgroups into two grid
+// dimensions, so no size hits maxComputeWorkgroupsPerDimension.
+//
 // Errors: a missing adapter is ErrNoAdapter; graphs beyond the adapter's
-// limits are ErrLimits (lavapipe binds at most 128 MiB: the 384-channel qkv
-// tensor of the attention layers fits up to about 87k pixels, so 256x256
-// tiles compile and 512x512 ones do not);
+// limits are ErrLimits (lavapipe binds at most 128 MiB: 128-channel q, k, v
+// fit 512x512, head groups 720x720; before the split the 384-channel qkv
+// tensor stopped at about 87k pixels);
 // failures the driver reports as device loss or out-of-memory wrap
 // ErrDeviceLost and ErrOutOfMemory (errors.go says what gogpu/wgpu lets us
 // detect).

@@ -30,13 +30,18 @@ var (
 type convSetup struct {
 	kernel  string // ConvBlocked or ConvTiled
 	storage bool   // Options.StorageWeights
+	attn    string // Options.AttnKernel ("": the adapter's choice)
 }
 
 func (s convSetup) String() string {
+	name := s.kernel
 	if s.storage {
-		return s.kernel + "_storage"
+		name += "_storage"
 	}
-	return s.kernel
+	if s.attn != "" {
+		name += "_attn_" + s.attn
+	}
+	return name
 }
 
 // convKernels are the conv kernels every conv test and benchmark runs.
@@ -91,7 +96,7 @@ func convBackend(t testing.TB, s convSetup) *Backend {
 	if be, ok := convBEs[s]; ok {
 		return be
 	}
-	be, err := New(Options{ConvKernel: s.kernel, StorageWeights: s.storage})
+	be, err := New(Options{ConvKernel: s.kernel, StorageWeights: s.storage, AttnKernel: s.attn})
 	if err != nil {
 		t.Fatalf("GPU backend with %s convs: %v", s, err)
 	}

@@ -215,6 +215,39 @@ func TestConvKernelChoice(t *testing.T) {
 	}
 }
 
+// TestAttnKernelChoice checks the automatic and explicit attention kernel.
+func TestAttnKernelChoice(t *testing.T) {
+	for _, tc := range []struct {
+		opt  string
+		dev  gputypes.DeviceType
+		want string
+	}{
+		{"", gputypes.DeviceTypeCPU, AttnStream},
+		{AttnAuto, gputypes.DeviceTypeOther, AttnStream}, // the browser reports no type
+		{AttnAuto, gputypes.DeviceTypeDiscreteGPU, AttnTiled},
+		{"", gputypes.DeviceTypeIntegratedGPU, AttnTiled},
+		{AttnStream, gputypes.DeviceTypeDiscreteGPU, AttnStream},
+		{AttnTiled, gputypes.DeviceTypeCPU, AttnTiled},
+	} {
+		if got, err := resolveAttnKernel(tc.opt, wgpu.AdapterInfo{DeviceType: tc.dev}); err != nil || got != tc.want {
+			t.Errorf("%q on %v: %s, %v; want %s", tc.opt, tc.dev, got, err, tc.want)
+		}
+	}
+	if _, err := New(Options{AttnKernel: "flash"}); err == nil || !strings.Contains(err.Error(), `"flash"`) {
+		t.Errorf("New with an unknown attention kernel: %v", err)
+	}
+	gpuBackend(t)
+	t.Setenv(attnKernelEnv, AttnTiled)
+	be, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	if be.AttnKernel() != AttnTiled {
+		t.Errorf("%s=%s: backend uses %s attention", attnKernelEnv, AttnTiled, be.AttnKernel())
+	}
+}
+
 func TestGroupNorm(t *testing.T) {
 	be := gpuBackend(t)
 	cases := []struct {
@@ -308,49 +341,254 @@ func TestLayerNorm(t *testing.T) {
 	}
 }
 
-var attnCases = []struct{ heads, dh int }{{1, 3}, {2, 5}, {3, 13}, {4, 32}}
+var attnCases = []struct{ heads, dh int }{{1, 3}, {2, 5}, {3, 13}, {4, 32}, {1, 64}}
 
-func TestLinearAttention(t *testing.T) {
-	be := gpuBackend(t)
-	r := rand.New(rand.NewPCG(5, 5))
-	for _, s := range attnCases {
-		for _, sz := range testSizes {
-			h, w := sz[0], sz[1]
-			t.Run(fmt.Sprintf("h%d_d%d/%dx%d", s.heads, s.dh, w, h), func(t *testing.T) {
-				hid := s.heads * s.dh
-				og, qkv := newOpGraph(3*hid, h, w)
-				op := &backend.LinearAttention{Name: "la", QKV: qkv, Heads: s.heads, DimHead: s.dh, Out: og.tensor(hid, h, w, nil)}
-				og.g.Add(op)
-				x := randn(r, qkv.Len(), 2)
-				got := og.run(t, be, nil, x, nil)
-				want := make([]float32, hid*h*w)
-				ref.LinearAttention(want, x, s.heads, s.dh, h*w)
-				compare(t, got, want, f32Tol)
-			})
+// attnKernels are the full-attention kernels every attention test runs.
+var attnKernels = []string{AttnStream, AttnTiled}
+
+// attnGraph builds the op under test on a qkv tensor of 3·heads·dh
+// channels: fed by the host (the backend reads it unsplit, at offsets), or
+// computed by a 1x1 conv from a cin-channel input, which the backend splits
+// into q, k and v convs and tensors (lower.go). It returns the graph, its
+// input values and the qkv values the reference sees.
+func attnGraph(r *rand.Rand, linear, split bool, heads, dh, h, w int) (*opGraph, *fakeWeights, []float32, []float32) {
+	hid := heads * dh
+	wts := newWeights()
+	var og *opGraph
+	var qkv backend.Tensor
+	var in, x []float32
+	if split {
+		const cin = 7
+		var src backend.Tensor
+		og, src = newOpGraph(cin, h, w)
+		in = randn(r, src.Len(), 1)
+		wts.set("w", randn(r, 3*hid*cin, 0.8), true)
+		wts.set("b", randn(r, 3*hid, 0.3), false)
+		qkv = og.g.NewTensor(3*hid, h, w)
+		og.g.Add(&backend.Conv{Name: "to_qkv", A: src, Out: qkv, Weight: "w", Bias: "b", K: 1, Stride: 1})
+		x = make([]float32, qkv.Len())
+		ref.Conv2D(x, in, wts.v["w"], wts.v["b"], cin, h, w, 3*hid, 1, 1, 0)
+	} else {
+		og, qkv = newOpGraph(3*hid, h, w)
+		in = randn(r, qkv.Len(), 2)
+		x = in
+	}
+	out := og.g.NewTensor(hid, h, w)
+	if linear {
+		og.g.Add(&backend.LinearAttention{Name: "la", QKV: qkv, Heads: heads, DimHead: dh, Out: out})
+	} else {
+		og.g.Add(&backend.Attention{Name: "at", QKV: qkv, Heads: heads, DimHead: dh, Out: out})
+	}
+	return og, wts, in, x
+}
+
+// TestAttention runs both attention ops, on a fed qkv tensor and on one
+// the backend splits, full attention with each kernel, against the CPU
+// reference at odd sizes.
+func TestAttention(t *testing.T) {
+	gpuBackend(t)
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, op := range []string{"linear", "full"} {
+		kernels := attnKernels
+		if op == "linear" {
+			kernels = []string{""} // one kernel
+		}
+		for _, kern := range kernels {
+			be := convBackend(t, convSetup{kernel: ConvBlocked, attn: kern})
+			for _, split := range []bool{false, true} {
+				for _, s := range attnCases {
+					for _, sz := range testSizes {
+						h, w := sz[0], sz[1]
+						if op == "full" && h*w > 1200 && s.heads*s.dh > 40 {
+							continue // the O(n²) reference gets slow; smaller shapes cover 45x37
+						}
+						name := fmt.Sprintf("%s%s/split=%v/h%d_d%d/%dx%d", op, kern, split, s.heads, s.dh, w, h)
+						t.Run(name, func(t *testing.T) {
+							og, wts, in, x := attnGraph(r, op == "linear", split, s.heads, s.dh, h, w)
+							got := og.run(t, be, wts, in, nil)
+							want := make([]float32, s.heads*s.dh*h*w)
+							if op == "linear" {
+								ref.LinearAttention(want, x, s.heads, s.dh, h*w)
+							} else {
+								ref.Attention(want, x, s.heads, s.dh, h*w)
+							}
+							compare(t, got, want, f32Tol)
+						})
+					}
+				}
+			}
 		}
 	}
 }
 
-func TestAttention(t *testing.T) {
-	be := gpuBackend(t)
-	r := rand.New(rand.NewPCG(6, 6))
-	for _, s := range attnCases {
-		for _, sz := range testSizes {
-			h, w := sz[0], sz[1]
-			if h*w > 1200 && s.heads*s.dh > 40 {
-				continue // the O(n²) reference gets slow; smaller shapes cover 45x37
+// TestFoldedGrids runs the kernels whose pixel blocks fold into a second
+// grid dimension with maxComputeWorkgroupsPerDimension at 8, so the fold
+// and its overshoot are exercised at test sizes.
+func TestFoldedGrids(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	const h, w = 37, 45 // 1665 pixels: 27 blocks of 64, folded 8x4
+	for _, kern := range attnKernels {
+		be := convBackend(t, convSetup{kernel: ConvBlocked, attn: kern})
+		withLimits(be, func(l *wgpu.Limits) { l.MaxComputeWorkgroupsPerDimension = 8 }, func() {
+			for _, linear := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/linear=%v", kern, linear), func(t *testing.T) {
+					og, wts, in, x := attnGraph(r, linear, true, 2, 8, h, w)
+					got := og.run(t, be, wts, in, nil)
+					want := make([]float32, 16*h*w)
+					if linear {
+						ref.LinearAttention(want, x, 2, 8, h*w)
+					} else {
+						ref.Attention(want, x, 2, 8, h*w)
+					}
+					compare(t, got, want, f32Tol)
+				})
 			}
-			t.Run(fmt.Sprintf("h%d_d%d/%dx%d", s.heads, s.dh, w, h), func(t *testing.T) {
-				hid := s.heads * s.dh
-				og, qkv := newOpGraph(3*hid, h, w)
-				op := &backend.Attention{Name: "at", QKV: qkv, Heads: s.heads, DimHead: s.dh, Out: og.tensor(hid, h, w, nil)}
-				og.g.Add(op)
-				x := randn(r, qkv.Len(), 2)
-				got := og.run(t, be, nil, x, nil)
-				want := make([]float32, hid*h*w)
-				ref.Attention(want, x, s.heads, s.dh, h*w)
+			t.Run(kern+"/layernorm", func(t *testing.T) {
+				wts := newWeights()
+				wts.set("g", randn(r, 5, 1), false)
+				og, in := newOpGraph(5, h, w)
+				og.g.Add(&backend.LayerNorm{Name: "ln", In: in, G: "g", Eps: 1e-5, Out: og.tensor(5, h, w, nil)})
+				x := randn(r, in.Len(), 2)
+				got := og.run(t, be, wts, x, nil)
+				want := make([]float32, len(x))
+				ref.ChannelLayerNorm(want, x, wts.v["g"], 5, h*w, 1e-5)
 				compare(t, got, want, f32Tol)
 			})
+		})
+	}
+}
+
+// TestSplitQKV checks the rewrite itself: the qkv conv becomes three convs
+// and the largest activation a third of the qkv tensor, unless the qkv
+// tensor is pinned (a tap the caller reads) or read twice.
+func TestSplitQKV(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	og, _, _, _ := attnGraph(r, true, true, 4, 32, 16, 16)
+	g := og.g
+	g.Output = g.Ops[len(g.Ops)-1].Output()
+	lg := lower(g, []backend.Tensor{g.Input, g.Output}, 0)
+	var parts, attn int
+	largest := 0
+	for _, op := range lg.Ops {
+		switch o := op.(type) {
+		case *convPart:
+			parts++
+			if o.Out.C != 128 || o.total != 384 || o.off != 128*(parts-1) {
+				t.Errorf("part %d: %d channels at %d of %d", parts, o.Out.C, o.off, o.total)
+			}
+		case *attnQKV:
+			attn++
+			if o.q == o.k || o.koff != 0 || o.voff != 0 {
+				t.Errorf("attention still reads one qkv tensor: %+v", o)
+			}
 		}
+		largest = max(largest, op.Output().Len())
+	}
+	if parts != 3 || attn != 1 || largest != 128*16*16 {
+		t.Errorf("%d conv parts, %d attention ops, largest tensor %d values; want 3, 1, %d", parts, attn, largest, 128*16*16)
+	}
+	if len(g.Ops) != 2 {
+		t.Errorf("lower changed the caller's graph: %d ops", len(g.Ops))
+	}
+	qkv := g.Ops[0].Output()
+	for _, pinned := range [][]backend.Tensor{{g.Input, g.Output, qkv}} {
+		lg := lower(g, pinned, 0)
+		if _, ok := lg.Ops[0].(*backend.Conv); !ok || len(lg.Ops) != 2 {
+			t.Errorf("pinned qkv split anyway: %T, %d ops", lg.Ops[0], len(lg.Ops))
+		}
+	}
+	if be := gpuBackend(t); be.LargestTensorBytes(g) != 4*128*16*16 {
+		t.Errorf("LargestTensorBytes %d, want %d", be.LargestTensorBytes(g), 4*128*16*16)
+	}
+}
+
+// TestHeadGroups: where heads·dh channels exceed the binding limit, the
+// backend runs the heads in two groups and the output conv reads the halves
+// as its concat; the result must not change.
+func TestHeadGroups(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	const heads, dh, cout = 4, 6, 5
+	for _, kern := range attnKernels {
+		be := convBackend(t, convSetup{kernel: ConvBlocked, attn: kern})
+		for _, linear := range []bool{false, true} {
+			for _, sz := range [][2]int{{7, 7}, {17, 13}} {
+				h, w := sz[0], sz[1]
+				t.Run(fmt.Sprintf("%s/linear=%v/%dx%d", kern, linear, w, h), func(t *testing.T) {
+					og, wts, in, x := attnGraph(r, linear, true, heads, dh, h, w)
+					att := og.g.Ops[len(og.g.Ops)-1].Output()
+					wts.set("wo", randn(r, cout*heads*dh, 0.3), true)
+					wts.set("bo", randn(r, cout, 0.3), false)
+					og.g.Add(&backend.Conv{Name: "to_out", A: att, Out: og.tensor(cout, h, w, nil), Weight: "wo", Bias: "bo", K: 1, Stride: 1})
+					// Room for half the heads' channels, not for all of them.
+					limit := uint64(4 * heads * dh * h * w / 2)
+					var got []float32
+					withLimits(be, func(l *wgpu.Limits) { l.MaxStorageBufferBindingSize = limit }, func() {
+						g := og.g
+						g.Output = att
+						lg := lower(g, []backend.Tensor{g.Input}, int64(limit))
+						n := 0
+						for _, op := range lg.Ops {
+							if _, ok := op.(*attnQKV); ok {
+								n++
+							}
+						}
+						if n != 2 {
+							t.Fatalf("%d attention ops after lowering, want 2 head groups", n)
+						}
+						got = og.run(t, be, wts, in, nil)
+					})
+					a := make([]float32, heads*dh*h*w)
+					if linear {
+						ref.LinearAttention(a, x, heads, dh, h*w)
+					} else {
+						ref.Attention(a, x, heads, dh, h*w)
+					}
+					want := make([]float32, cout*h*w)
+					ref.Conv2D(want, a, wts.v["wo"], wts.v["bo"], heads*dh, h, w, cout, 1, 1, 0)
+					compare(t, got, want, f32Tol)
+				})
+			}
+		}
+	}
+}
+
+// TestMaxUntiledSize pins the largest tile the Tiny graph fits in
+// lavapipe's 128 MiB bindings after the rewrite: 720x720 (64-channel head
+// groups; the unsplit 384-channel qkv tensor stopped at 288x288), and
+// 512x512 without head groups (128-channel q, k, v).
+func TestMaxUntiledSize(t *testing.T) {
+	m := tinyModel(t, 1)
+	const limit = 128 << 20
+	fits := func(side int, maxBytes int64) bool {
+		g, err := m.Graph(side, side)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lg := lower(g, []backend.Tensor{g.Input, g.Output}, maxBytes)
+		largest := 0
+		for _, op := range lg.Ops {
+			largest = max(largest, op.Output().Len())
+		}
+		return 4*int64(largest) <= limit
+	}
+	for _, tc := range []struct {
+		side     int
+		maxBytes int64 // what lower may assume
+		want     bool
+	}{
+		{720, limit, true}, {736, limit, false}, // head groups
+		{512, 0, true}, {528, 0, false}, // q, k, v split only
+	} {
+		if got := fits(tc.side, tc.maxBytes); got != tc.want {
+			t.Errorf("%dx%d with lowering for %d bytes fits 128 MiB: %v, want %v", tc.side, tc.side, tc.maxBytes, got, tc.want)
+		}
+	}
+	g, _ := m.Graph(288, 288)
+	largest := 0
+	for _, tt := range g.Tensors {
+		largest = max(largest, tt.Len())
+	}
+	if 4*largest > limit || 4*(largest/288/288)*304*304 <= limit {
+		t.Errorf("unsplit: the largest tensor at 288x288 is %d bytes; 288 should be the last side that fits", 4*largest)
 	}
 }

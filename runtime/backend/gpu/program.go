@@ -66,8 +66,9 @@ func (b *Backend) Compile(g *backend.Graph, w backend.Weights, taps bool) (prog 
 			pinned = append(pinned, t)
 		}
 	}
-	plan := g.PlanMemory(pinned)
 	maxBind := min(b.limits.MaxStorageBufferBindingSize, b.limits.MaxBufferSize)
+	g = lower(g, pinned, int64(maxBind)) // q, k, v in tensors of their own (lower.go)
+	plan := g.PlanMemory(pinned)
 	for i, s := range plan.Sizes {
 		if bytes := uint64(s) * 4; bytes > maxBind {
 			return nil, fmt.Errorf("gpu: compile: %w: activation slot %d needs %.1f MiB, the adapter binds at most %.1f MiB (maxStorageBufferBindingSize/maxBufferSize); use smaller tiles",
