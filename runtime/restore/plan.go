@@ -75,6 +75,13 @@ func (r *Restorer) Plan(img *imageio.Image, opt Options) (*Plan, error) {
 	return p, nil
 }
 
+// tensorSizer is a backend that rewrites graphs so that its largest buffer
+// differs from the graph's largest tensor (the GPU backend splits the
+// attention layers' qkv tensors: a third of the bytes).
+type tensorSizer interface {
+	LargestTensorBytes(g *backend.Graph) int64
+}
+
 // fitTile shrinks the tile side (0 = whole image) until every tensor of a
 // tile's graph fits the backend's largest buffer, so a GPU with WebGPU's
 // default 128 MiB bindings gets tiles it can hold instead of an error, and
@@ -98,11 +105,15 @@ func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
 		for _, t := range g.Tensors {
 			largest = max(largest, t.Len())
 		}
+		largestBytes := 4 * int64(largest)
+		if s, ok := r.Backend.(tensorSizer); ok {
+			largestBytes = s.LargestTensorBytes(g)
+		}
 		planned := int64(0)
 		if budget > 0 {
 			planned = 4 * int64(g.PlanMemory([]backend.Tensor{g.Input, g.Output}).Total())
 		}
-		fits := maxBytes <= 0 || int64(largest)*4 <= maxBytes
+		fits := maxBytes <= 0 || largestBytes <= maxBytes
 		if fits && (budget <= 0 || planned <= budget) {
 			return size, nil
 		}
@@ -110,7 +121,7 @@ func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
 		if side <= 2*mult {
 			if !fits {
 				return 0, fmt.Errorf("restore: %w: even a %dx%d tile needs a %d-byte buffer, the device allows %d",
-					backend.ErrLimits, tw, th, largest*4, maxBytes)
+					backend.ErrLimits, tw, th, largestBytes, maxBytes)
 			}
 			return 0, fmt.Errorf("restore: %w: even a %dx%d tile plans %.1f MiB of activations, over the %.1f MiB budget",
 				ErrBudget, tw, th, float64(planned)/(1<<20), float64(budget)/(1<<20))

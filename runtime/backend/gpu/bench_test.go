@@ -53,7 +53,9 @@ var (
 // compulsory traffic.
 func BenchmarkOps(b *testing.B) {
 	be := gpuBackend(b)
-	b.Logf("adapter: %s, auto conv kernel: %s", be.Name(), be.ConvKernel())
+	b.Logf("adapter: %s, auto conv kernel: %s, auto attention kernel: %s; limits: storage binding %d, buffer %d, workgroup storage %d",
+		be.Name(), be.ConvKernel(), be.AttnKernel(), be.limits.MaxStorageBufferBindingSize, be.limits.MaxBufferSize,
+		be.limits.MaxComputeWorkgroupStorageSize)
 	r := rand.New(rand.NewPCG(1, 2))
 	S := *opsSize
 	if S < 8 || *opsReps < 1 {
