@@ -353,8 +353,29 @@ async function showItem(it) {
   $('viewer-empty').hidden = true;
   if (ok) it.size = `${img.naturalWidth}×${img.naturalHeight}`;
   $('viewer-name').textContent = `${it.name}${it.size ? `: ${it.size}` : ''} (${fmtBytes(it.blob.size)})`;
+  if (ok) showEstimate(it, img.naturalWidth, img.naturalHeight);
   await showResult(it);
   applyZoom();
+}
+
+// Adds the expected restore time to the viewer's line (site/eta.js: from
+// the restores measured on this device, or a short calibration).
+async function showEstimate(it, w, h) {
+  if (!state.model) return;
+  try {
+    const e = await client.estimate(w, h, readOptions());
+    if (state.current !== it || e.ms === null) return;
+    $('viewer-name').textContent += ` · about ${fmtSeconds(e.ms)} to restore here`;
+  } catch {
+    // no estimate: the line stays as it is
+  }
+}
+
+function fmtSeconds(ms) {
+  const s = ms / 1000;
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 120) return `${Math.round(s)} s`;
+  return `${Math.round(s / 60)} min`;
 }
 
 async function showResult(it) {
@@ -503,7 +524,7 @@ async function runQueue() {
           it.fraction = p.fraction;
           updateItem(it);
           bar.value = (i + p.fraction) / todo.length;
-          text.textContent = `${of}${Math.round(p.fraction * 100)}% · step ${p.step}/${p.steps}${p.tiles > 1 ? ` · tile ${p.tile}/${p.tiles}` : ''}`;
+          text.textContent = `${of}${Math.round(p.fraction * 100)}% · step ${p.step}/${p.steps}${p.tiles > 1 ? ` · tile ${p.tile}/${p.tiles}` : ''}${p.remainingMs != null && p.fraction < 1 ? ` · about ${fmtSeconds(p.remainingMs)} left` : ''}`;
         },
       });
       if (it.afterURL) URL.revokeObjectURL(it.afterURL);

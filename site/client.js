@@ -242,6 +242,16 @@ export class DiffuirClient extends EventTarget {
     return r;
   }
 
+  // How long a restore of width×height would take on this device: resolves
+  // with {ms, basis: 'measured'|'calibrated'|'none', steps, backend}. The
+  // first call without measured restores runs a short calibration restore
+  // (about a second on the CPU) unless calibrate is false.
+  async estimate(width, height, options = {}, { calibrate = true, signal } = {}) {
+    await this.init();
+    await this._ensureModel();
+    return this._request('estimate', { width, height, options, calibrate }, { signal });
+  }
+
   // Re-encodes a kept result (the last two) as png or jpeg.
   async encode(resultId, format = 'png', quality = 92) {
     const r = await this._request('encode', { resultId, format, quality });

@@ -3,12 +3,15 @@
 // The page (app.js) and the <diffuir-restore> widget are its two clients,
 // both through client.js.
 import info from './build-info.js';
+import { Eta, calibrationPNG, CALIBRATION_SIDE } from './eta.js';
 
 const MODEL_CACHE = 'diffuir-models-v1';
 
 let api = null; // globalThis.diffuirGo once the wasm runs
 let bootError = null; // {code, message} when the wasm could not start
 let caps = null; // the last init result
+let model = null; // the last loadModel result
+const eta = new Eta(); // restore time estimates (eta.js)
 const queue = []; // requests that arrived before the wasm was ready
 const downloads = new Map(); // id -> AbortController of a model download
 const cancelled = new Set(); // ids cancelled before they started
@@ -274,14 +277,17 @@ async function handle(msg) {
         else throw coded('E_BAD_REQUEST', 'loadModel needs source.url or source.bytes');
         post({ id, type: 'progress', progress: { phase: 'load' } });
         const r = await api.loadModel(bytes, src.name || '');
+        model = r;
         post({ id, type: 'result', result: { ...r, mults: Array.from(r.mults), cached } });
         break;
       }
       case 'restore': {
         if (!msg.image) throw coded('E_BAD_REQUEST', 'restore needs image bytes');
+        const t = eta.tracker(backendKey(), 0, 0, 0);
         const r = await api.restore(id, new Uint8Array(msg.image), msg.options || {}, (p) =>
-          post({ id, type: 'progress', progress: { phase: 'restore', ...p } }),
+          post({ id, type: 'progress', progress: { phase: 'restore', ...p, ...t.progress(p.fraction) } }),
         );
+        eta.learn(backendKey(r.backend), r.width, r.height, r.steps, t.done());
         const buf = r.bytes.buffer;
         const result = { ...r, bytes: undefined, image: buf };
         delete result.bytes;
@@ -313,6 +319,10 @@ async function handle(msg) {
         post({ id, type: 'result', result: { data: buf, mime: r.mime } }, [buf]);
         break;
       }
+      case 'estimate': {
+        post({ id, type: 'result', result: await estimate(id, msg) });
+        break;
+      }
       case 'profile': {
         const r = await api.profile(msg.options || {});
         post({ id, type: 'result', result: r });
@@ -328,6 +338,39 @@ async function handle(msg) {
   } catch (err) {
     fail(id, (err && err.code) || 'E_INTERNAL', (err && err.message) || String(err));
   }
+}
+
+// The key of the current backend's rate (eta.js): the CPU with and without
+// its SIMD kernels, or the GPU, differ several-fold.
+function backendKey(b) {
+  b = b || (caps && caps.backend) || {};
+  return `${b.kind || '?'}: ${b.name || ''}`;
+}
+
+// estimate answers how long a restore of width×height would take here, in
+// ms: from the restores measured on this device, else (unless calibrate is
+// false) from a one-step calibration restore of a small photo.
+async function estimate(id, msg) {
+  if (!model) throw coded('E_NO_MODEL', 'load a model first');
+  const w = Number(msg.width) || 0;
+  const h = Number(msg.height) || 0;
+  if (w <= 0 || h <= 0) throw coded('E_BAD_REQUEST', 'estimate needs width and height');
+  const steps = (msg.options && msg.options.steps) || model.defaultSteps || 3;
+  await eta.loaded;
+  let basis = 'measured';
+  let ms = eta.estimate(backendKey(), w, h, steps);
+  // Only the CPU calibrates: on a GPU the first restore compiles every
+  // pipeline, which a calibration would pay for and not measure.
+  const cpu = caps && caps.backend && caps.backend.kind === 'cpu';
+  if (ms === null && cpu && msg.calibrate !== false) {
+    const t = eta.tracker(backendKey(), 0, 0, 0);
+    const r = await api.restore(id, calibrationPNG(), { steps: 1, tile: -1, seed: 1, equalize: 'off' }, () => {});
+    api.release(r.resultId);
+    eta.learn(backendKey(r.backend), CALIBRATION_SIDE, CALIBRATION_SIDE, 1, t.done());
+    basis = 'calibrated';
+    ms = eta.estimate(backendKey(), w, h, steps);
+  }
+  return { ms, basis: ms === null ? 'none' : basis, steps, backend: backendKey() };
 }
 
 boot().then(

@@ -248,6 +248,9 @@ async function main() {
       console.error(`== ${size}x${size} ${name} (load ${os.loadavg()[0].toFixed(1)})`);
       const r = await runOne(base, name, size);
       console.error(r.ok ? `   first result ${fmt(r.firstResultMs / 1000)} s, runs ${r.runs.map((v) => fmt(v / 1000)).join(' ')} s, peak +${fmt(r.peakAboveIdleMB, 0)} MB` : `   FAILED: ${r.error}`);
+      if (r.ok && r.estimate && r.estimate.ms != null) {
+        console.error(`   estimated before the click: ${fmt(r.estimate.ms / 1000)} s (${r.estimate.basis}); measured first ${fmt(r.phases.first / 1000)} s, median ${fmt(median(r.runs) / 1000)} s`);
+      }
       if (r.foreignRequests.length) console.error(`   requests outside the origin: ${r.foreignRequests.join(' ')}`);
       rows.push(r);
     }
