@@ -193,6 +193,7 @@ var codes = []struct {
 	{context.Canceled, "E_CANCELLED"},
 	{restore.ErrBudget, errBadRequest},
 	{restore.ErrBackendName, errBadRequest},
+	{restore.ErrOption, errBadRequest},
 	{imageio.ErrTooLarge, "E_IMAGE_TOO_LARGE"},
 	{imageio.ErrEmpty, "E_IMAGE_EMPTY"},
 	{imageio.ErrUnsupported, errDecode},

@@ -281,18 +281,17 @@ func (o restoreOptions) toOptions() (restore.Options, error) {
 	if o.NoiseScale != nil {
 		ns = *o.NoiseScale
 	}
-	eq := map[string]restore.EqualizeMode{"": restore.EqualizeAuto, "auto": restore.EqualizeAuto, "on": restore.EqualizeOn,
-		"off": restore.EqualizeOff}
-	mode, eqOK := eq[o.Equalize]
+	mode, err := restore.ParseEqualize(o.Equalize)
+	if err != nil {
+		return restore.Options{}, err
+	}
 	for _, c := range []struct {
 		bad  bool
 		what string
 	}{
-		{o.Steps < 0 || o.Steps > 20, fmt.Sprintf("steps %d: want 1 to 20", o.Steps)},
 		{o.Seed < 0 || o.Seed > 1<<53, fmt.Sprintf("seed %v: want 0 to 2^53", o.Seed)},
 		{!(ns >= 0 && ns <= 10), fmt.Sprintf("noise scale %v: want 0 to 10", ns)},
 		{o.MemoryMiB < 0 || o.MemoryMiB > 1<<16, fmt.Sprintf("memoryMiB %d: want 0 (no budget) to 65536", o.MemoryMiB)},
-		{!eqOK, fmt.Sprintf("equalize %q: want auto, on or off", o.Equalize)},
 		{o.Tile > 0 && o.Tile < 32, fmt.Sprintf("tile %d: want at least 32 pixels, 0 (default) or -1 (whole image)", o.Tile)},
 		{o.Overlap < 0, fmt.Sprintf("overlap %d must not be negative", o.Overlap)},
 		{o.Depth != 0 && o.Depth != 8 && o.Depth != 16, fmt.Sprintf("depth %d: want 8 or 16", o.Depth)},

@@ -88,6 +88,26 @@ func (o *Conv) Inputs() []Tensor {
 }
 func (o *Conv) Output() Tensor { return o.Out }
 
+// Params checks what both backends rely on (channels split evenly into
+// groups, a positive epsilon, the FiLM within a time vector of timeLen)
+// and reads gamma and beta.
+func (o *GroupNorm) Params(w Weights, timeLen int) (gamma, beta []float32, err error) {
+	c := o.In.C
+	switch {
+	case o.Groups <= 0 || c%o.Groups != 0:
+		return nil, nil, fmt.Errorf("%d channels in %d groups", c, o.Groups)
+	case !(o.Eps > 0):
+		return nil, nil, fmt.Errorf("eps %g must be positive", o.Eps)
+	case o.FiLM >= 0 && o.FiLM+2*c > timeLen:
+		return nil, nil, fmt.Errorf("FiLM offset %d beyond time vector of %d", o.FiLM, timeLen)
+	}
+	if gamma, err = Vector(w, o.Gamma, c); err != nil {
+		return nil, nil, err
+	}
+	beta, err = Vector(w, o.Beta, c)
+	return gamma, beta, err
+}
+
 func (o *GroupNorm) Label() string    { return o.Name }
 func (o *GroupNorm) Inputs() []Tensor { return validOnly(o.In, o.Res) }
 func (o *GroupNorm) Output() Tensor   { return o.Out }

@@ -234,29 +234,33 @@ func (b *builder) layerNorm(name string, in, res backend.Tensor) backend.Tensor 
 	return out
 }
 
-// linearAttention adds Residual(PreNorm(LinearAttention)).
+// linearAttention adds Residual(PreNorm(LinearAttention)): its output
+// projection has a bias and a LayerNorm that adds the residual.
 func (b *builder) linearAttention(name string, x backend.Tensor) backend.Tensor {
-	cfg := b.m.Cfg
-	hidden := cfg.Heads * cfg.DimHead
-	n := b.layerNorm(name+".fn.norm", x, backend.Tensor{})
-	qkv := b.conv(name+".fn.fn.to_qkv", n, backend.Tensor{}, 3*hidden, 1, 1, 0, false, backend.Tensor{})
-	att := b.g.NewTensor(hidden, x.H, x.W)
-	b.g.Add(&backend.LinearAttention{Name: name + ".fn.fn", Out: att, QKV: qkv, Heads: cfg.Heads, DimHead: cfg.DimHead})
-	o := b.conv(name+".fn.fn.to_out.0", att, backend.Tensor{}, x.C, 1, 1, 0, false, backend.Tensor{})
-	out := b.layerNorm(name+".fn.fn.to_out.1", o, x)
-	b.tap(name, out)
-	return out
+	return b.attentionBlock(name, x, true)
 }
 
-// attention adds the middle Residual(PreNorm(Attention)).
+// attention adds the middle Residual(PreNorm(Attention)): its output
+// projection adds the residual itself.
 func (b *builder) attention(name string, x backend.Tensor) backend.Tensor {
+	return b.attentionBlock(name, x, false)
+}
+
+func (b *builder) attentionBlock(name string, x backend.Tensor, linear bool) backend.Tensor {
 	cfg := b.m.Cfg
 	hidden := cfg.Heads * cfg.DimHead
 	n := b.layerNorm(name+".fn.norm", x, backend.Tensor{})
 	qkv := b.conv(name+".fn.fn.to_qkv", n, backend.Tensor{}, 3*hidden, 1, 1, 0, false, backend.Tensor{})
 	att := b.g.NewTensor(hidden, x.H, x.W)
-	b.g.Add(&backend.Attention{Name: name + ".fn.fn", Out: att, QKV: qkv, Heads: cfg.Heads, DimHead: cfg.DimHead})
-	out := b.conv(name+".fn.fn.to_out", att, backend.Tensor{}, x.C, 1, 1, 0, false, x)
+	var out backend.Tensor
+	if linear {
+		b.g.Add(&backend.LinearAttention{Name: name + ".fn.fn", Out: att, QKV: qkv, Heads: cfg.Heads, DimHead: cfg.DimHead})
+		o := b.conv(name+".fn.fn.to_out.0", att, backend.Tensor{}, x.C, 1, 1, 0, false, backend.Tensor{})
+		out = b.layerNorm(name+".fn.fn.to_out.1", o, x)
+	} else {
+		b.g.Add(&backend.Attention{Name: name + ".fn.fn", Out: att, QKV: qkv, Heads: cfg.Heads, DimHead: cfg.DimHead})
+		out = b.conv(name+".fn.fn.to_out", att, backend.Tensor{}, x.C, 1, 1, 0, false, x)
+	}
 	b.tap(name, out)
 	return out
 }

@@ -104,10 +104,22 @@ func TestLayers(t *testing.T) {
 	}
 }
 
-// TestRestore runs the whole 3-step restore of the 45x37 image through the
-// public facade and compares with PyTorch's output.
+// TestRestore runs whole restores of the 45x37 image through the public
+// facade and compares with PyTorch's output: 3 steps for every case, and
+// the single-step path (pair 999, -1).
 func TestRestore(t *testing.T) {
+	type restoreCase struct {
+		name, ckpt, acts string
+		dtype            weights.DType
+		steps            int
+		tol              float64
+	}
+	var all []restoreCase
 	for _, tc := range cases {
+		all = append(all, restoreCase{tc.name, tc.ckpt, tc.acts, tc.dtype, 3, tc.tol})
+	}
+	all = append(all, restoreCase{"tiny-f32-one-step", "tiny_trainer.pt.gz", "tiny_acts_s1.safetensors", weights.F32, 1, 1e-4})
+	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := Load("testdata", tc.ckpt, tc.acts, tc.dtype)
 			if err != nil {
@@ -116,33 +128,15 @@ func TestRestore(t *testing.T) {
 			xin := f.Acts["x_in"]
 			r := restore.New(f.Model, &cpu.Backend{})
 			defer r.Close()
-			got, err := r.RestorePlanar(context.Background(), xin.Data, restore.Region{W: xin.Shape[2], H: xin.Shape[1]}, restore.Options{Steps: 3})
+			got, err := r.RestorePlanar(context.Background(), xin.Data, restore.Region{W: xin.Shape[2], H: xin.Shape[1]}, restore.Options{Steps: tc.steps})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if d := MaxAbsDiff(got, f.Acts["output"].Data); d > tc.tol {
-				t.Fatalf("restored image: max abs diff %.3g > %.3g", d, tc.tol)
+				t.Fatalf("restored image, %d steps: max abs diff %.3g > %.3g", tc.steps, d, tc.tol)
 			} else {
-				t.Logf("restored image: max abs diff %.2e", d)
+				t.Logf("restored image, %d steps: max abs diff %.2e", tc.steps, d)
 			}
 		})
-	}
-}
-
-// TestRestoreOneStep covers the single-step path (pair 999, -1).
-func TestRestoreOneStep(t *testing.T) {
-	f, err := Load("testdata", "tiny_trainer.pt.gz", "tiny_acts_s1.safetensors", weights.F32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xin := f.Acts["x_in"]
-	r := restore.New(f.Model, &cpu.Backend{})
-	defer r.Close()
-	got, err := r.RestorePlanar(context.Background(), xin.Data, restore.Region{W: xin.Shape[2], H: xin.Shape[1]}, restore.Options{Steps: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := MaxAbsDiff(got, f.Acts["output"].Data); d > 1e-4 {
-		t.Fatalf("1-step restore: max abs diff %.3g", d)
 	}
 }

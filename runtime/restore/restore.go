@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
@@ -20,6 +21,25 @@ const (
 	EqualizeOff
 	EqualizeOn
 )
+
+// ErrOption: an option's value is not one this package knows.
+var ErrOption = errors.New("bad option")
+
+func (m EqualizeMode) String() string { return [...]string{"auto", "off", "on"}[m] }
+
+// ParseEqualize reads an EqualizeMode: "auto" (or ""), "on" or "off", and
+// the boolean spellings a command-line flag gets (true, 1, false, 0).
+func ParseEqualize(s string) (EqualizeMode, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return EqualizeAuto, nil
+	case "on", "true", "1":
+		return EqualizeOn, nil
+	case "off", "false", "0":
+		return EqualizeOff, nil
+	}
+	return 0, fmt.Errorf("%w: equalize %q: want auto, on or off", ErrOption, s)
+}
 
 // ErrBudget: Options.MemoryBudget is below what even the smallest tile needs.
 var ErrBudget = errors.New("memory budget too small")
@@ -232,7 +252,7 @@ func (r *Restorer) steps(opt Options) ([]sampler.Step, error) {
 	}
 	steps, err := r.sched.Steps(n)
 	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, fmt.Errorf("restore: %w: %w", ErrOption, err)
 	}
 	return steps, nil
 }

@@ -35,21 +35,12 @@ func (f *equalizeFlag) String() string {
 	if f == nil {
 		return "auto"
 	}
-	return [...]string{"auto", "off", "on"}[f.mode]
+	return f.mode.String()
 }
 
-func (f *equalizeFlag) Set(s string) error {
-	switch strings.ToLower(s) {
-	case "auto":
-		f.mode = restore.EqualizeAuto
-	case "on", "true", "1":
-		f.mode = restore.EqualizeOn
-	case "off", "false", "0":
-		f.mode = restore.EqualizeOff
-	default:
-		return fmt.Errorf("want auto, on or off")
-	}
-	return nil
+func (f *equalizeFlag) Set(s string) (err error) {
+	f.mode, err = restore.ParseEqualize(s)
+	return err
 }
 
 func runRestore(args []string, stdout, stderr io.Writer) error {

@@ -121,22 +121,9 @@ func (p *program) add(op backend.Op, w backend.Weights) error {
 		p.phases = append(p.phases, phase{t, o.Out.H, 1})
 	case *backend.GroupNorm:
 		c, n := o.In.C, o.In.H*o.In.W
-		if o.Groups <= 0 || c%o.Groups != 0 {
-			return fmt.Errorf("%d channels in %d groups", c, o.Groups)
-		}
-		gamma, err := backend.Vector(w, o.Gamma, c)
+		gamma, beta, err := o.Params(w, len(p.time))
 		if err != nil {
 			return err
-		}
-		beta, err := backend.Vector(w, o.Beta, c)
-		if err != nil {
-			return err
-		}
-		if o.FiLM >= 0 && o.FiLM+2*c > len(p.time) {
-			return fmt.Errorf("FiLM offset %d beyond time vector of %d", o.FiLM, len(p.time))
-		}
-		if !(o.Eps > 0) {
-			return fmt.Errorf("eps %g must be positive", o.Eps)
 		}
 		g := &groupNorm{out: p.buf(o.Out), in: p.buf(o.In), res: p.buf(o.Res), gamma: gamma, beta: beta,
 			c: c, n: n, groups: o.Groups, eps: decimal64(o.Eps), film: o.FiLM, time: &p.time, silu: o.SiLU,

@@ -348,23 +348,10 @@ func convVariant(shape string, tiled, f16, uniform bool) string {
 
 func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	ch, n := o.In.C, o.In.H*o.In.W
-	if o.Groups <= 0 || ch%o.Groups != 0 {
-		return fmt.Errorf("%d channels in %d groups", ch, o.Groups)
-	}
 	if o.Out.C != ch || o.Out.H != o.In.H || o.Out.W != o.In.W || (o.Res.Valid() && o.Res.Len() != o.Out.Len()) {
 		return fmt.Errorf("shapes: in %+v out %+v res %+v", o.In, o.Out, o.Res)
 	}
-	if !(o.Eps > 0) {
-		return fmt.Errorf("eps %g must be positive", o.Eps)
-	}
-	if o.FiLM >= 0 && o.FiLM+2*ch > c.g.TimeLen {
-		return fmt.Errorf("FiLM offset %d beyond time vector of %d", o.FiLM, c.g.TimeLen)
-	}
-	gamma, err := backend.Vector(w, o.Gamma, ch)
-	if err != nil {
-		return err
-	}
-	beta, err := backend.Vector(w, o.Beta, ch)
+	gamma, beta, err := o.Params(w, c.g.TimeLen)
 	if err != nil {
 		return err
 	}
