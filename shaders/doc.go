@@ -18,13 +18,19 @@
 //	layernorm.wgsl         main: channel LayerNorm + residual
 //	linear_attention.wgsl  q_softmax, k_softmax, context, context_reduce, output
 //	attention.wgsl         main: full attention with an online softmax
+//	sampler.wgsl           pad, update: the sampler step kept on the device
+//	conv_tiled.wgsl        the convolution as an implicit GEMM with
+//	                       workgroup-shared tiles (hardware GPUs)
+//	conv_params.wgsl       the uniform both conv kernels share (composed first)
+//	reduce.wgsl            workgroup reductions (composed into the norms)
+//	qkv_ld4.wgsl           a 4-channel qkv read (composed into the attentions)
 //
 // Source returns one file, Compose concatenates several into one module
 // after Prelude, which declares the workgroup sizes of sizes.go (the only
 // place they are defined; the backend's dispatch arithmetic uses the same
 // Go constants). conv.wgsl is generated from tmpl/conv.wgsl.tmpl by
 // `go generate` (gen_test.go), which writes the in_a/in_b twins from one
-// source; sampler.wgsl holds the device sampler's pad and update.
+// source.
 // The package is a leaf: it imports nothing of this module, so tools can
 // list or validate the shaders without a GPU runtime.
 package shaders

@@ -14,7 +14,8 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/restore"
 )
 
-// Small helpers around syscall/js: Promises out, Promises in, bytes both ways.
+// Small helpers around syscall/js: Promises out, a turn of the event loop,
+// bytes both ways, options in, and the protocol's error codes.
 
 var (
 	jsPromise    = js.Global().Get("Promise")
@@ -54,53 +55,21 @@ func promise(fn func() (any, error)) js.Value {
 	return jsPromise.New(executor)
 }
 
-// await blocks the calling goroutine (never a callback) until p settles.
-func await(p js.Value) (js.Value, error) {
-	done := make(chan struct{})
-	var (
-		res js.Value
-		err error
-	)
-	onOK := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) > 0 {
-			res = args[0]
-		}
-		close(done)
-		return nil
-	})
-	onErr := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "promise rejected"
-		if len(args) > 0 {
-			if m := args[0].Get("message"); m.Type() == js.TypeString {
-				msg = m.String()
-			} else {
-				msg = args[0].Call("toString").String()
-			}
-		}
-		err = errors.New(msg)
-		close(done)
-		return nil
-	})
-	p.Call("then", onOK, onErr)
-	<-done
-	onOK.Release()
-	onErr.Release()
-	return res, err
-}
-
 // yield gives the JS event loop a turn, so messages (a cancel) that arrived
 // during a long computation are delivered. Go's wasm port has one thread:
-// while a goroutine computes, nothing else in the worker runs.
+// while a goroutine computes, nothing else in the worker runs. The worker's
+// diffuirYield (a MessageChannel round trip) is quicker than setTimeout's
+// clamped delay.
 func yield() {
-	if y := js.Global().Get("diffuirYield"); y.Type() == js.TypeFunction {
-		_, _ = await(y.Invoke())
-		return
-	}
 	done := make(chan struct{})
 	f := js.FuncOf(func(js.Value, []js.Value) any { close(done); return nil })
-	js.Global().Call("setTimeout", f, 0)
+	defer f.Release()
+	if y := js.Global().Get("diffuirYield"); y.Type() == js.TypeFunction {
+		y.Invoke().Call("then", f, f)
+	} else {
+		js.Global().Call("setTimeout", f, 0)
+	}
 	<-done
-	f.Release()
 }
 
 // bytesFrom copies a Uint8Array (or ArrayBuffer) into Go memory.

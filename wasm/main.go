@@ -2,22 +2,12 @@
 
 // Command wasm is the browser bridge of DiffUIR Web: built with GOOS=js
 // GOARCH=wasm, it runs inside one dedicated module Web Worker
-// (site/worker.js) and exposes globalThis.diffuirGo, whose calls all return
-// Promises and do their work in goroutines:
-//
-//	init({backend: "auto"|"cpu"|"gpu", reason, software, adapter}) -> {version, backend, gpuBuilt, ...}
-//	loadModel(bytes, name)                 -> restore.ModelInfo (a pack, or a checkpoint converted in memory)
-//	restore(id, bytes, options, onProgress) -> restore.Report with {bytes, width, height, mime, ...}
-//	encode(resultId, format, quality)      -> {bytes, mime}
-//	decode(bytes)                          -> {bytes (PNG), width, height}
-//	cancel(id)                             -> true if a running restore was told to stop
-//	release(resultId)
-//	profile({width, height, reps})         -> gpu.PassProfile (GPU only)
-//	blend(original, restored, strength, options) -> {bytes, mime}: the strength mix (batch.go)
-//	zip([{name, bytes}])                   -> {bytes, mime}: "Download all" (batch.go)
-//
-// It only decodes arguments and settles Promises: loading, the backend
-// choice, fallback and reports are runtime/restore's.
+// (site/worker.js) and exposes globalThis.diffuirGo: init, loadModel,
+// restore, encode, decode, profile, and blend and zip (batch.go) return
+// Promises and work in goroutines; cancel and release answer at once
+// (README.md, and the protocol the worker speaks, site/PROTOCOL.md). It
+// only decodes arguments and settles Promises: loading, the backend choice,
+// the fallback and the reports are runtime/restore's.
 package main
 
 import (
@@ -139,10 +129,9 @@ func (b *bridge) init(args []js.Value) (any, error) {
 	}
 	b.job.Lock()
 	defer b.job.Unlock()
-	b.setBackend(nil, "")
 	be, info, err := restore.OpenBackend(restore.BackendOptions{Want: o.Backend, OpenGPU: open, Reason: o.Reason})
 	if err != nil {
-		return nil, fmt.Errorf("init: %w", err)
+		return nil, fmt.Errorf("init: %w", err) // the backend in use stays
 	}
 	b.setBackend(be, info.Reason)
 	return object("version", version, "goVersion", runtime.Version(), "gpuBuilt", openGPU != nil, "maxPixels", maxPixels,
