@@ -82,16 +82,17 @@ func TestConvertInfoRestore(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "ema") && !strings.Contains(out, "init_conv.weight") {
 		t.Fatalf("info: code %d\n%s%s", code, out, errs)
 	}
-	for _, tc := range []struct{ out, extra string }{
-		{"a.png", ""}, {"b.jpg", ""}, {"c.png", "--bit-depth=16"}, {"d.png", "--tile=8"},
+	for _, tc := range []struct{ out, extra, report string }{
+		{"a.png", "", "1 tiles x 2 steps"}, {"b.jpg", "", "1 tiles x 2 steps"}, {"c.png", "--bit-depth=16", "1 tiles x 2 steps"},
+		{"d.png", "--tile=8", "6 tiles x 2 steps"},
 	} {
 		args := []string{"restore", photo, "-o", filepath.Join(dir, tc.out), "--model", pack, "--steps", "2", "--noise-scale", "0"}
 		if tc.extra != "" {
 			args = append(args, tc.extra)
 		}
 		code, out, errs = runCLI(args...)
-		if code != 0 {
-			t.Fatalf("restore %v: code %d\n%s%s", args, code, out, errs)
+		if code != 0 || !strings.Contains(out, tc.report) {
+			t.Fatalf("restore %v: code %d, want %q in the summary\n%s%s", args, code, tc.report, out, errs)
 		}
 		if _, err := os.Stat(filepath.Join(dir, tc.out)); err != nil {
 			t.Fatal(err)

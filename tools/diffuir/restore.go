@@ -155,8 +155,11 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if rep.Backend.Kind == "cpu" {
 		memory = "activation"
 	}
-	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %s, %s, %.1f MiB of %s memory%s)\n", pos[0], *out, img.W, img.H, rep.Backend.Name,
-		time.Since(start).Round(time.Millisecond), float64(rep.MemoryBytes)/(1<<20), memory, note)
+	if rep.Equalized {
+		note = ", equalized" + note
+	}
+	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %d tiles x %d steps, %s, %s, %.1f MiB of %s memory%s)\n", pos[0], *out, img.W, img.H,
+		rep.Tiles, rep.Steps, rep.Backend.Name, time.Since(start).Round(time.Millisecond), float64(rep.MemoryBytes)/(1<<20), memory, note)
 	return nil
 }
 
