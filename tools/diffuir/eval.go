@@ -251,13 +251,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 				}
 				quantize8(deg) // the degraded photo as a file would hold it
 			}
-			out, _, err := r.Restore(ctx, deg, opt)
+			out, how, err := r.Restore(ctx, deg, opt)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", name, task, err)
 			}
 			s := evalScore{Photo: name, Task: string(task), Recipes: jb.family, Recipe: recipe}
-			eq := restore.ShouldEqualize(deg)
-			s.Equalized = &eq
+			s.Equalized = &how.Equalized // the restore's own decision, not a second one
 			if s.PSNRIn, err = metrics.PSNR(deg, clean); err != nil {
 				return err
 			}
