@@ -234,6 +234,10 @@ type Device struct {
 	// MaxTensorBytes is the largest tensor a program may hold (one device
 	// buffer binding); 0 means no limit. Restore sizes its tiles from it.
 	MaxTensorBytes int64
+	// LargestBuffer, when set, is the largest buffer a program of g binds,
+	// for a backend that lays tensors out otherwise than the graph (the GPU
+	// splits the attention layers' qkv); nil: the graph's largest tensor.
+	LargestBuffer func(g *Graph) int64
 }
 
 // Program is a graph compiled for one image size. Its Stepper methods run

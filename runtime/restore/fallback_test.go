@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,14 +21,15 @@ type flaky struct {
 	maxPixels int
 	gpu       bool
 	limit     int64
-	compiled  []int // pixels of each successful compile
+	largest   func(*backend.Graph) int64 // Device.LargestBuffer
+	compiled  []int                      // pixels of each successful compile
 	closed    bool
 }
 
 func (f *flaky) Name() string { return "flaky" }
 
 func (f *flaky) Device() backend.Device {
-	return backend.Device{GPU: f.gpu, MaxTensorBytes: f.limit}
+	return backend.Device{GPU: f.gpu, MaxTensorBytes: f.limit, LargestBuffer: f.largest}
 }
 
 func (f *flaky) Close() error { f.closed = true; return nil }
@@ -100,6 +102,17 @@ func TestTilesFitTheBufferLimit(t *testing.T) {
 		if px*1536 > int(be.limit) {
 			t.Fatalf("compiled a %d-pixel graph beyond the limit", px)
 		}
+	}
+	// A backend whose largest buffer is a third of the graph's largest
+	// tensor (the GPU's split qkv) gets tiles beyond the plain rule.
+	third := &flaky{limit: 1536 * 64 * 64, largest: func(g *backend.Graph) int64 { return 1536 / 3 * int64(g.Input.H*g.Input.W) }}
+	r3 := restore.New(tinyModel(t), third)
+	defer r3.Close()
+	if _, _, err := r3.Restore(context.Background(), gradient(150, 90, false), restore.Options{Steps: 1, Tile: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if px := slices.Max(third.compiled); px <= 64*64 || px*512 > int(third.limit) {
+		t.Fatalf("largest compiled graph %d pixels: want above %d and within the split buffer's limit", px, 64*64)
 	}
 	tiny := &flaky{limit: 1000}
 	r2 := restore.New(tinyModel(t), tiny)

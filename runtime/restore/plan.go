@@ -75,19 +75,13 @@ func (r *Restorer) Plan(img *imageio.Image, opt Options) (*Plan, error) {
 	return p, nil
 }
 
-// tensorSizer is a backend that rewrites graphs so that its largest buffer
-// differs from the graph's largest tensor (the GPU backend splits the
-// attention layers' qkv tensors: a third of the bytes).
-type tensorSizer interface {
-	LargestTensorBytes(g *backend.Graph) int64
-}
-
 // fitTile shrinks the tile side (0 = whole image) until every tensor of a
 // tile's graph fits the backend's largest buffer, so a GPU with WebGPU's
 // default 128 MiB bindings gets tiles it can hold instead of an error, and
 // until the tile's activation plan fits budget (bytes, 0: none).
 func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
-	maxBytes := r.Backend.Device().MaxTensorBytes
+	dev := r.Backend.Device()
+	maxBytes := dev.MaxTensorBytes
 	if maxBytes <= 0 && budget <= 0 {
 		return size, nil
 	}
@@ -106,8 +100,8 @@ func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
 			largest = max(largest, t.Len())
 		}
 		largestBytes := 4 * int64(largest)
-		if s, ok := r.Backend.(tensorSizer); ok {
-			largestBytes = s.LargestTensorBytes(g)
+		if dev.LargestBuffer != nil {
+			largestBytes = dev.LargestBuffer(g)
 		}
 		planned := int64(0)
 		if budget > 0 {

@@ -290,7 +290,8 @@ func (b *Backend) Device() backend.Device {
 	if b.info.Backend != gputypes.BackendEmpty {
 		api = strings.ToLower(b.info.Backend.String())
 	}
-	return backend.Device{GPU: true, Software: b.Software(), API: api, Adapter: b.info.Name, MaxTensorBytes: b.MaxTensorBytes()}
+	return backend.Device{GPU: true, Software: b.Software(), API: api, Adapter: b.info.Name, MaxTensorBytes: b.MaxTensorBytes(),
+		LargestBuffer: b.LargestTensorBytes}
 }
 
 // LargestTensorBytes is the largest buffer a program of g would bind for
