@@ -376,6 +376,10 @@ test('no request leaves the origin', async () => {
     await page.waitForSelector('body[data-result="ready"]', { timeout: 120_000 });
     const info = await page.textContent('#result-info');
     assert(/256×171, 1 step, (\d+) tiles/.test(info) && Number(/(\d+) tiles/.exec(info)[1]) > 1, `tiled result says ${info}`);
+    // A blended download and Download all: made in the worker, nothing sent anywhere.
+    await setRange(page, '#strength', 40);
+    await clickDownload(page, '#download', 'no-request-strength40.png');
+    await clickDownload(page, '#download-all', 'no-request-all.zip');
     await page.goto(new URL('embed-example.html', BASE).href);
     await page.waitForFunction(() => document.querySelector('#w1') && document.querySelector('#w1').shadowRoot.querySelector('.before:not([hidden])'));
     const all = log.requests.filter((u) => /^(https?|wss?):/.test(u));
