@@ -81,7 +81,7 @@ GOOS=js GOARCH=wasm go build -trimpath -tags="$tags simd128" -ldflags="$ldflags"
 go run ./tools/wasmsimd -js "$out/wasmsimd-kernels.js"
 cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/wasm_exec.js"
 cp site/index.html site/embed-example.html site/embed-example.js site/app.js site/client.js site/worker.js site/sw.js \
-  site/wasmsimd.js site/eta.js site/style.css site/manifest.webmanifest "$out/"
+  site/wasmsimd.js site/eta.js site/pool.js site/style.css site/manifest.webmanifest "$out/"
 mkdir -p "$out/widget"
 cp site/widget/diffuir-restore.js site/widget/diffuir-restore.d.ts "$out/widget/"
 go run ./site/build/genassets -o "$out"

@@ -4,6 +4,7 @@
 // both through client.js.
 import info from './build-info.js';
 import { Eta, calibrationPNG, CALIBRATION_SIDE } from './eta.js';
+import { Pool, poolSize, jobKey } from './pool.js';
 
 const MODEL_CACHE = 'diffuir-models-v1';
 
@@ -12,6 +13,10 @@ let bootError = null; // {code, message} when the wasm could not start
 let caps = null; // the last init result
 let model = null; // the last loadModel result
 const eta = new Eta(); // restore time estimates (eta.js)
+let modelCopy = null; // {bytes, name, version} of the loaded model, for pool helpers
+let modelVersion = 0;
+const pool = new Pool(import.meta.url, () => modelCopy);
+const pooled = new Map(); // id -> AbortController of a restore spread over the pool
 const queue = []; // requests that arrived before the wasm was ready
 const downloads = new Map(); // id -> AbortController of a model download
 const cancelled = new Set(); // ids cancelled before they started
@@ -60,6 +65,11 @@ self.onmessage = (e) => {
 function cancel(target) {
   const dl = downloads.get(target);
   if (dl) dl.abort();
+  const pc = pooled.get(target);
+  if (pc) {
+    pc.abort();
+    return;
+  }
   if (api && api.cancel(target)) return;
   cancelled.add(target);
 }
@@ -278,15 +288,20 @@ async function handle(msg) {
         post({ id, type: 'progress', progress: { phase: 'load' } });
         const r = await api.loadModel(bytes, src.name || '');
         model = r;
+        modelCopy = { bytes: bytes.slice(), name: src.name || '', version: ++modelVersion };
         post({ id, type: 'result', result: { ...r, mults: Array.from(r.mults), cached } });
         break;
       }
       case 'restore': {
         if (!msg.image) throw coded('E_BAD_REQUEST', 'restore needs image bytes');
         const t = eta.tracker(backendKey(), 0, 0, 0);
-        const r = await api.restore(id, new Uint8Array(msg.image), msg.options || {}, (p) =>
-          post({ id, type: 'progress', progress: { phase: 'restore', ...p, ...t.progress(p.fraction) } }),
-        );
+        const onProgress = (p) => post({ id, type: 'progress', progress: { phase: 'restore', ...p, ...t.progress(p.fraction) } });
+        const opts = msg.options || {};
+        const n = Math.min(poolSize(), opts.workers > 0 ? opts.workers : Infinity);
+        const cpu = caps && caps.backend && caps.backend.kind === 'cpu';
+        let r;
+        if (cpu && n > 1 && modelCopy) r = await restorePooled(id, new Uint8Array(msg.image), opts, n, onProgress);
+        else r = await api.restore(id, new Uint8Array(msg.image), opts, onProgress);
         eta.learn(backendKey(r.backend), r.width, r.height, r.steps, t.done());
         const buf = r.bytes.buffer;
         const result = { ...r, bytes: undefined, image: buf };
@@ -319,6 +334,15 @@ async function handle(msg) {
         post({ id, type: 'result', result: { data: buf, mime: r.mime } }, [buf]);
         break;
       }
+      case 'restoreTiles': {
+        // From the pool's coordinator (pool.js): tiles of its job, as floats.
+        const r = await api.restoreTiles(id, msg.key, msg.image ? new Uint8Array(msg.image) : null, msg.options || {}, msg.indices, (p) =>
+          post({ id, type: 'progress', progress: p }),
+        );
+        const tiles = r.map((t) => ({ index: t.index, rgb: t.rgb.buffer }));
+        post({ id, type: 'result', result: tiles }, tiles.map((t) => t.rgb));
+        break;
+      }
       case 'estimate': {
         post({ id, type: 'result', result: await estimate(id, msg) });
         break;
@@ -337,6 +361,25 @@ async function handle(msg) {
     }
   } catch (err) {
     fail(id, (err && err.code) || 'E_INTERNAL', (err && err.message) || String(err));
+  }
+}
+
+// restorePooled spreads a CPU restore's tiles over n workers (pool.js); a
+// photo of one tile runs here alone, through the same tile calls.
+async function restorePooled(id, bytes, options, n, onProgress) {
+  const key = jobKey();
+  const ctrl = new AbortController();
+  pooled.set(id, ctrl);
+  try {
+    if (cancelled.has(id)) throw coded('E_CANCELLED', 'cancelled');
+    const plan = await api.tilePlan(key, bytes, options);
+    if (plan.tiles < 2) {
+      pooled.delete(id);
+      return await api.restore(id, bytes, options, onProgress); // the ordinary path, retries included
+    }
+    return await pool.restore({ api, key, id, bytes, options, plan, n, onProgress, signal: ctrl.signal });
+  } finally {
+    pooled.delete(id);
   }
 }
 

@@ -94,7 +94,8 @@ func main() {
 	api := js.Global().Get("Object").New()
 	for name, fn := range map[string]func([]js.Value) (any, error){"init": b.init, "loadModel": b.loadModel,
 		"restore": b.restore, "encode": b.encode, "decode": b.decode, "profile": b.profile,
-		"blend": b.blend, "zip": b.zip} { // batch.go
+		"blend": b.blend, "zip": b.zip, // batch.go
+		"tilePlan": b.tilePlan, "restoreTiles": b.restoreTiles, "addTile": b.addTile, "blendTiles": b.blendTiles} { // tiles.go
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return fn(args) }) }))
 	}
 	api.Set("cancel", js.FuncOf(func(_ js.Value, args []js.Value) any { return b.cancel(intArg(args, 0)) }))

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"flag"
 	"fmt"
 	"sort"
 	"strings"
@@ -17,6 +18,8 @@ import (
 //
 //	GOOS=js GOARCH=wasm go test -tags simd128 -exec "$PWD/tools/wasmsimd/node_exec.sh" \
 //	  -run - -bench PassByOp -benchtime 2x -v ./runtime/backend/cpu/
+var byLayer = flag.Bool("pass.layers", false, "BenchmarkPassByOp: one line per convolution shape")
+
 func BenchmarkPassByOp(b *testing.B) {
 	cfg := weights.Tiny
 	m, err := model.FromTensors(cfg, model.RandomWeights(cfg, 1, weights.F16))
@@ -43,6 +46,9 @@ func BenchmarkPassByOp(b *testing.B) {
 			if c, ok := ph.t.(*convTask); ok {
 				sp := c.pc.spec
 				k = fmt.Sprintf("conv%dx%d", sp.K, sp.K)
+				if *byLayer {
+					k = fmt.Sprintf("conv%dx%d s%d %d-%d %dx%d res%v cat%v", sp.K, sp.K, sp.Stride, sp.Cin, sp.Cout, c.w, c.h, c.res != nil, c.b != nil)
+				}
 			}
 			by[k] += time.Since(t0)
 		}
