@@ -202,6 +202,9 @@ func (t *contextTask) run(lo, hi int) {
 // out[e] = Σ_d ctx[d][e]·q[d], a tile of pixels at a time, each tile
 // accumulated in registers across the dh rows of q.
 func (a *linearAttention) run(lo, hi int) {
+	if linearAttentionOut(a, lo, hi) {
+		return
+	}
 	n, dh := a.n, a.dh
 	for i0 := 0; i0 < n; i0 += laTile {
 		i1 := min(i0+laTile, n)

@@ -25,3 +25,7 @@ func sqDevAcc(acc, x, mean []float32)           { sqDevAccGeneric(acc, x, mean) 
 func lnApply(dst, src, mean, inv []float32, g float32) {
 	lnApplyGeneric(dst, src, mean, inv, g)
 }
+
+// linearAttentionOut computes output rows [lo, hi) of a as a whole, where a
+// build has a faster way than the tiled gemvT loop; false: it did nothing.
+func linearAttentionOut(a *linearAttention, lo, hi int) bool { return false }

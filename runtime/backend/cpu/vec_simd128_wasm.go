@@ -263,3 +263,44 @@ func lnApply(dst, src, mean, inv []float32, g float32) {
 	simdLnApply(addr(&dst[0]), addr(&src[0]), addr(&mean[0]), addr(&inv[0]), uint32(n), g)
 	lnApplyGeneric(dst[n:], src[n:], mean[n:], inv[n:], g)
 }
+
+// Packed weights and zero bias for linearAttentionOut (one thread, see
+// simdOffs).
+var (
+	laW    [64 * 64][1]float32
+	laZero [64]float32
+)
+
+// linearAttentionOut runs out[e] = Σ_d ctx[d][e]·q[d] for output rows
+// [lo, hi) (multiples of 4) as a 1x1 convolution per head (Cin = Cout = dh,
+// weights ctxᵀ) on the convolution kernel: 4 output rows × 8 pixels per
+// step, the head's q rows read once per chunk of pixels, where the tiled
+// gemvT loop reads them once per output row.
+func linearAttentionOut(a *linearAttention, lo, hi int) bool {
+	n, dh := a.n, a.dh
+	if simdLevel == 0 || dh%4 != 0 || dh > 64 || lo%4 != 0 || hi%4 != 0 || n < simdChunk || int64(dh)*int64(n)*4 >= 1<<31 {
+		return false
+	}
+	for h := lo / dh; h*dh < hi; h++ {
+		e0, e1 := max(lo, h*dh)-h*dh, min(hi, (h+1)*dh)-h*dh
+		q := a.qkv[h*dh*n:]
+		if len(q) < (dh-1)*n+(n+simdChunk-1)/simdChunk*simdChunk {
+			panic("cpu: linear attention q outside qkv") // k and v follow q: cannot happen
+		}
+		// w[(b*dh + d)*4 + c] = ctx[h][4b+c][d]
+		ctx := a.ctx[h*dh*dh : (h+1)*dh*dh]
+		for e := e0; e < e1; e++ {
+			b, c := e/4, e%4
+			for d := range dh {
+				laW[(b*dh+d)*4+c][0] = ctx[e*dh+d]
+			}
+		}
+		for d := range dh {
+			simdOffs[d] = int32(d * n * 4)
+		}
+		out := a.out[(h*dh+e0)*n : (h*dh+e1)*n]
+		simdConv(addr(&q[0]), addr(&simdOffs[0]), uint32(dh), addr(&laW[e0/4*dh*4]), uint32(dh*16), uint32((e1-e0)/4),
+			uint32(e1-e0), addr(&out[0]), uint32(n*4), uint32(n), addr(&laZero[0]), 0, addr(&simdScratch[0]))
+	}
+	return true
+}
