@@ -16,21 +16,22 @@
 //	conv_w_f32_storage.wgsl  f32 in a storage buffer
 //	groupnorm.wgsl         stats, finalize, apply: GroupNorm + FiLM + SiLU + residual
 //	layernorm.wgsl         main: channel LayerNorm + residual
-//	linear_attention.wgsl  q_softmax, k_softmax, context, context_reduce, output
-//	attention.wgsl         main: full attention with an online softmax
+//	linear_attention.wgsl  q_softmax, context (k's softmax folded in), context_reduce, output
+//	attention.wgsl         main, tiled: full attention with an online softmax, one
+//	                       query per invocation or 64 with key tiles in workgroup memory
 //	sampler.wgsl           pad, update: the sampler step kept on the device
 //	conv_tiled.wgsl        the convolution as an implicit GEMM with
 //	                       workgroup-shared tiles (hardware GPUs)
 //	conv_params.wgsl       the uniform both conv kernels share (composed first)
 //	reduce.wgsl            workgroup reductions (composed into the norms)
-//	qkv_ld4.wgsl           a 4-channel qkv read (composed into the attentions)
+//	qkv_ld4.wgsl           4-channel reads of q, k and v (composed into the attentions)
 //
 // Source returns one file, Compose concatenates several into one module
 // after Prelude, which declares the workgroup sizes of sizes.go (the only
 // place they are defined; the backend's dispatch arithmetic uses the same
-// Go constants). conv.wgsl is generated from tmpl/conv.wgsl.tmpl by
-// `go generate` (gen_test.go), which writes the in_a/in_b twins from one
-// source.
+// Go constants). conv.wgsl and qkv_ld4.wgsl are generated from tmpl/ by
+// `go generate` (gen_test.go), which writes the in_a/in_b twins and the
+// q/k/v readers from one source each.
 // The package is a leaf: it imports nothing of this module, so tools can
 // list or validate the shaders without a GPU runtime.
 package shaders
