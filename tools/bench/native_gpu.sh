@@ -11,17 +11,17 @@
 #     Unpacks the loader, points Vulkan at NVIDIA's driver when no other is found, then runs, each
 #     step under its own time limit and all of them within BENCH_BUDGET seconds:
 #     "gpu": the GPU backend's kernel tests (every kernel against the CPU reference, on this GPU),
-#     the per-kernel profile of one UNet pass at 512 (both attention kernels) and the per-op
-#     benchmarks, the whole 3-step restore of Tiny on the GPU backend at RESTORE_SIZES, then PyTorch
-#     on CUDA at the same sizes, side by side (PyTorch's middle attention through torch's fused
-#     attention where its n×n scores would not fit; bench_torch.py says when).
+#     the whole 3-step restore of Tiny on the GPU backend at RESTORE_SIZES, then PyTorch on CUDA at
+#     the same sizes, side by side (PyTorch's middle attention through torch's fused attention where
+#     its n×n scores would not fit; bench_torch.py says when), then the per-kernel profile of one UNet
+#     pass at 512 (both attention kernels) and the per-op benchmarks, which get what is left.
 #     "cpu": the same restore on the CPU backend and PyTorch on the CPU. "all": both.
 #     Everything goes to $OUT/bench.log (appended); $OUT/bench_summary.txt gets the result lines.
 #
 # Settings (environment): BENCH_BUDGET [170] (seconds for the whole "gpu" or "cpu" part: a step
 # gets at most what is left, and none starts with less than 10 s left), TESTS (the kernel tests'
-# -run pattern), BENCH ['Ops'] (per-op GPU benchmarks), OPS_ARGS ["-ops.size=1024 -ops.reps=20"],
-# PROFILE_SIZE [512], RESTORE_SIZES [512,4000x3000] (S or WxH), RESTORE_RUNS [3], CONV_KERNELS
+# -run pattern), BENCH ['Ops'] (per-op GPU benchmarks), OPS_ARGS ["-ops.size=1024 -ops.reps=5"],
+# PROFILE_SIZE [512], RESTORE_SIZES [512,4000x3000] (S or WxH), RESTORE_RUNS [2] (after a warm-up), CONV_KERNELS
 # [auto] (the GPU restore runs once per listed kernel: auto, blocked, tiled, mixed), TORCH_DEVICE
 # [cuda] (cpu stands in where there is no CUDA), PYTHON [python3], STEP_SCALE [1] (multiplies every
 # step's own limit, for slow stand-ins; the budget still bounds the whole).
@@ -90,6 +90,16 @@ device)
 		step 40 "GPU backend tests" env DIFFUIR_REQUIRE_GPU=1 "$BIN/gpu.test" -test.count=1 \
 			-test.run "${TESTS:-TestAttention|TestHeadGroups|TestFoldedGrids|TestLayerNorm|TestGroupNorm|TestConv\$|MatchesCPU}"
 		results
+		# what the goals are judged by comes first; the profiles and per-op figures get what is left
+		for kernel in ${CONV_KERNELS:-auto}; do
+			step 50 "whole restore, GPU backend, $kernel convs, $sizes" env DIFFUIR_CONV_KERNEL="$kernel" \
+				"$BIN/restore.test" -test.run '^$' -test.bench 'RestoreTinyGPU' -test.benchtime "${RESTORE_RUNS:-2}x" \
+				-restore.sizes="$sizes"
+			results
+		done
+		step 40 "PyTorch ${TORCH_DEVICE:-cuda} (fp32), $sizes" "$py" tools/pyref/bench_torch.py --sizes "$sizes" \
+			--repeats "${RESTORE_RUNS:-2}" --device "${TORCH_DEVICE:-cuda}" --threads "$(nproc)"
+		results
 		for attn in stream tiled; do
 			step 20 "GPU per-kernel profile, one UNet pass at ${PROFILE_SIZE:-512}, $attn attention" \
 				env DIFFUIR_ATTN_KERNEL=$attn "$BIN/gpu.test" -test.run '^$' -test.bench UNetProfile \
@@ -97,17 +107,8 @@ device)
 			results
 		done
 		# shellcheck disable=SC2086
-		step 30 "GPU per-op benchmarks" "$BIN/gpu.test" -test.run '^$' -test.bench "${BENCH:-Ops}" \
-			-test.benchtime 3x ${OPS_ARGS:--ops.size=1024 -ops.reps=20}
-		results
-		for kernel in ${CONV_KERNELS:-auto}; do
-			step 45 "whole restore, GPU backend, $kernel convs, $sizes" env DIFFUIR_CONV_KERNEL="$kernel" \
-				"$BIN/restore.test" -test.run '^$' -test.bench 'RestoreTinyGPU' -test.benchtime "${RESTORE_RUNS:-3}x" \
-				-restore.sizes="$sizes"
-			results
-		done
-		step 40 "PyTorch ${TORCH_DEVICE:-cuda} (fp32), $sizes" "$py" tools/pyref/bench_torch.py --sizes "$sizes" \
-			--repeats "${RESTORE_RUNS:-3}" --device "${TORCH_DEVICE:-cuda}" --threads "$(nproc)"
+		step 40 "GPU per-op benchmarks" "$BIN/gpu.test" -test.run '^$' -test.bench "${BENCH:-Ops}" \
+			-test.benchtime 3x ${OPS_ARGS:--ops.size=1024 -ops.reps=5}
 		results
 	fi
 	if [ "$what" != gpu ]; then
