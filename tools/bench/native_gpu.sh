@@ -107,7 +107,7 @@ device)
 			results
 		done
 		# shellcheck disable=SC2086
-		step 40 "GPU per-op benchmarks" "$BIN/gpu.test" -test.run '^$' -test.bench "${BENCH:-Ops}" \
+		step 40 "GPU per-op benchmarks" "$BIN/gpu.test" -test.run '^$' -test.v -test.bench "${BENCH:-Ops}" \
 			-test.benchtime 3x ${OPS_ARGS:--ops.size=1024 -ops.reps=5}
 		results
 	fi
