@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/format"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"text/template"
@@ -61,6 +62,11 @@ func generateSIMD() ([]byte, error) {
 }
 
 func TestGenerated(t *testing.T) {
+	// Chromium's page (tools/wasmsimd/chromium_exec.sh) has no file system;
+	// elsewhere, a missing template is a failure.
+	if _, err := os.Stat("tmpl/simd_amd64.go.tmpl"); err != nil && runtime.GOOS == "js" {
+		t.Skip("no file system here; the native run checks the generated file")
+	}
 	want, err := generateSIMD()
 	if err != nil {
 		t.Fatal(err)
