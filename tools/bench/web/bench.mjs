@@ -47,7 +47,7 @@ const args = parseArgs(process.argv.slice(2));
 // What each implementation name means (see page/bench.js).
 const IMPLS = {
   'diffuir-gpu': { kind: 'diffuir', backend: 'gpu', label: 'this runtime, WebGPU' },
-  'diffuir-cpu': { kind: 'diffuir', backend: 'cpu', label: 'this runtime, CPU fallback (Go wasm, 1 thread)' },
+  'diffuir-cpu': { kind: 'diffuir', backend: 'cpu', label: 'this runtime, CPU fallback (Go wasm with the SIMD128 kernels, one worker: a single tile)' },
   'ort-webgpu': { kind: 'ort', bundle: 'ort.webgpu.min.mjs', ep: 'webgpu', channels: 6, label: "ort-web 'webgpu' (onnxruntime-web/webgpu), 6-ch input" },
   'ort-webgpu-pad8': { kind: 'ort', bundle: 'ort.webgpu.min.mjs', ep: 'webgpu', channels: 8, label: "ort-web 'webgpu' (onnxruntime-web/webgpu), input padded 6→8" },
   'ort-jsep': { kind: 'ort', bundle: 'ort.min.mjs', ep: 'webgpu', channels: 6, label: "ort-web 'webgpu' (default bundle, JSEP), 6-ch input" },
