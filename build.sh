@@ -42,6 +42,7 @@ if [[ $what == test ]]; then
   tests/web/run.sh
   echo "== the CPU kernels in Chromium (wasm with the SIMD128 module, against runtime/ref)"
   GOOS=js GOARCH=wasm go test -count=1 -tags simd128 -exec "$PWD/tools/wasmsimd/chromium_exec.sh" ./runtime/backend/cpu/
+  exit 0
 fi
 dist=${DIFFUIR_DIST:-dist}
 if [[ -n ${DIFFUIR_MODELS_DIR:-} && $(realpath -m "$dist") == $(realpath -m dist) ]]; then
