@@ -186,6 +186,29 @@ func (b *bridge) cancel(id int) bool {
 	return false
 }
 
+// track makes request id cancellable: cancel(id) ends the returned context.
+// A cancel that arrived before the request started fails it at once with
+// context.Canceled. done releases the id and the context.
+func (b *bridge) track(id int) (ctx context.Context, done func(), err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cmu.Lock()
+	early := b.early[id]
+	delete(b.early, id)
+	b.cancels[id] = cancel
+	b.cmu.Unlock()
+	done = func() {
+		b.cmu.Lock()
+		delete(b.cancels, id)
+		b.cmu.Unlock()
+		cancel()
+	}
+	if early {
+		done()
+		return nil, nil, context.Canceled
+	}
+	return ctx, done, nil
+}
+
 func (b *bridge) restore(args []js.Value) (any, error) {
 	id := intArg(args, 0)
 	data, err := bytesFrom(arg(args, 1))
@@ -201,21 +224,11 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 		return nil, err
 	}
 	onProgress := arg(args, 3)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	b.cmu.Lock()
-	early := b.early[id]
-	delete(b.early, id)
-	b.cancels[id] = cancel
-	b.cmu.Unlock()
-	defer func() {
-		b.cmu.Lock()
-		delete(b.cancels, id)
-		b.cmu.Unlock()
-	}()
-	if early {
-		return nil, context.Canceled
+	ctx, done, err := b.track(id)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 
 	b.job.Lock()
 	defer b.job.Unlock()

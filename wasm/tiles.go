@@ -17,7 +17,6 @@ package main
 // another key drops them.
 
 import (
-	"context"
 	"syscall/js"
 	"time"
 	"unsafe"
@@ -116,21 +115,11 @@ func (b *bridge) restoreTiles(args []js.Value) (any, error) {
 		indices[i] = idx.Index(i).Int()
 	}
 	onProgress := arg(args, 5)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	b.cmu.Lock()
-	early := b.early[id]
-	delete(b.early, id)
-	b.cancels[id] = cancel
-	b.cmu.Unlock()
-	defer func() {
-		b.cmu.Lock()
-		delete(b.cancels, id)
-		b.cmu.Unlock()
-	}()
-	if early {
-		return nil, context.Canceled
+	ctx, done, err := b.track(id)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	b.job.Lock()
 	defer b.job.Unlock()
 	j, err := b.tileJobFor(arg(args, 1).String(), arg(args, 2), o)
