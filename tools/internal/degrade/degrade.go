@@ -1,13 +1,13 @@
 package degrade
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/synth"
 )
 
 // Task names one degradation.
@@ -27,14 +27,7 @@ const (
 var Tasks = []Task{Haze, LowLight, Rain, Snow, Blur}
 
 // ID is the task's index in Tasks, or -1 for an unknown task.
-func (t Task) ID() int {
-	for i, u := range Tasks {
-		if u == t {
-			return i
-		}
-	}
-	return -1
-}
+func (t Task) ID() int { return slices.Index(Tasks, t) }
 
 // ParseTasks parses a comma-separated task list ("haze,rain"); "" and "all"
 // mean every task. Duplicates are dropped; the order given is kept.
@@ -69,19 +62,7 @@ type Params struct {
 }
 
 // String lists the values in name order, e.g. "haze beta=1.2 ...".
-func (p Params) String() string {
-	names := make([]string, 0, len(p.Values))
-	for k := range p.Values {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString(string(p.Task))
-	for _, k := range names {
-		fmt.Fprintf(&b, " %s=%.4g", k, p.Values[k])
-	}
-	return b.String()
-}
+func (p Params) String() string { return string(p.Task) + synth.Values(p.Values) }
 
 // Range documents one parameter: the interval its value is drawn from.
 // Pixel sizes are for a 512-pixel long side (multiply by "scale").
@@ -173,16 +154,13 @@ func Ranges(t Task) []Range {
 // modified; the result has the same size, depth and alpha.
 func Apply(img *imageio.Image, t Task, seed uint64) (*imageio.Image, Params, error) {
 	p := Params{Task: t, Seed: seed, Values: map[string]float64{}}
-	if img == nil || img.W <= 0 || img.H <= 0 || len(img.RGB) != 3*img.W*img.H {
-		return nil, p, errors.New("degrade: empty or inconsistent image")
+	out, err := synth.Copy(img)
+	if err != nil {
+		return nil, p, fmt.Errorf("degrade: %w", err)
 	}
 	id := t.ID()
 	if id < 0 {
 		return nil, p, fmt.Errorf("degrade: unknown task %q", t)
-	}
-	out := &imageio.Image{W: img.W, H: img.H, Depth: img.Depth, RGB: append([]float32(nil), img.RGB...)}
-	if img.Alpha != nil {
-		out.Alpha = append([]float32(nil), img.Alpha...)
 	}
 	r := newRNG(seed, uint64(id)+1)
 	f := frame{w: img.W, h: img.H, scale: pixelScale(img.W, img.H)}
@@ -198,13 +176,9 @@ func Apply(img *imageio.Image, t Task, seed uint64) (*imageio.Image, Params, err
 	case Blur:
 		blur(out, f, r, p.Values)
 	}
-	for i, v := range out.RGB {
-		out.RGB[i] = clamp01(v)
-	}
+	synth.Clamp(out.RGB)
 	extras(out, f, r, p.Values)
-	for i, v := range out.RGB {
-		out.RGB[i] = clamp01(v)
-	}
+	synth.Clamp(out.RGB)
 	return out, p, nil
 }
 
@@ -216,19 +190,6 @@ type frame struct {
 
 func pixelScale(w, h int) float64 {
 	return math.Min(math.Max(float64(max(w, h))/512, 0.5), 2)
-}
-
-func clamp01(v float32) float32 {
-	if v < 0 {
-		return 0
-	}
-	if v > 1 {
-		return 1
-	}
-	if v != v { // NaN
-		return 0
-	}
-	return v
 }
 
 // Downscale returns img reduced by area averaging so its long side is at

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/synth"
 )
 
 // testPhoto is a deterministic photo-like image: smooth colour gradients,
@@ -28,7 +29,7 @@ func testPhoto(w, h int) *imageio.Image {
 			}
 			t := 0.04 * r.normal()
 			for c := range 3 {
-				img.RGB[c*n+y*w+x] = clamp01(float32(rgb[c] + t))
+				img.RGB[c*n+y*w+x] = synth.Clamp01(float32(rgb[c] + t))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/synth"
 )
 
 // extras applies, after the task's degradation, what real photos add on
@@ -17,18 +18,18 @@ import (
 func extras(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 	order := []int{0, 1, 2}
 	for i := len(order) - 1; i > 0; i-- {
-		j := r.intn(i + 1)
+		j := r.Intn(i + 1)
 		order[i], order[j] = order[j], order[i]
 	}
 	v["x_noise"], v["x_gray_noise"], v["x_resize"], v["x_resize_up"], v["x_jpeg"] = 0, 0, 0, 0, 0
 	for _, op := range order {
 		switch op {
 		case 0:
-			if r.float() >= 0.3 {
+			if r.Float() >= 0.3 {
 				continue
 			}
 			sigma := r.logUniform(0.002, 0.02)
-			gray := r.float() < 0.4
+			gray := r.Float() < 0.4
 			n := f.w * f.h
 			for i := range n {
 				z := r.normal()
@@ -44,18 +45,18 @@ func extras(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 				v["x_gray_noise"] = 1
 			}
 		case 1:
-			if r.float() >= 0.3 {
+			if r.Float() >= 0.3 {
 				continue
 			}
 			s := r.uniform(0.5, 0.9)
-			up := r.intn(2) // 0 bilinear, 1 bicubic (Catmull-Rom)
+			up := r.Intn(2) // 0 bilinear, 1 bicubic (Catmull-Rom)
 			resizeDownUp(img, s, up == 1)
 			v["x_resize"], v["x_resize_up"] = s, float64(up)
 		case 2:
-			if r.float() >= 0.4 {
+			if r.Float() >= 0.4 {
 				continue
 			}
-			q := 35 + r.intn(61)
+			q := 35 + r.Intn(61)
 			jpegRoundTrip(img, q)
 			v["x_jpeg"] = float64(q)
 		}
@@ -70,7 +71,7 @@ func resizeDownUp(img *imageio.Image, s float64, cubic bool) {
 	nw, nh := max(2, int(math.Round(float64(w)*s))), max(2, int(math.Round(float64(h)*s)))
 	small := make([]float32, nw*nh)
 	for c := range 3 {
-		p := plane(img.RGB, w, h, c)
+		p := synth.Plane(img.RGB, w, h, c)
 		resizePlane(p, w, h, small, nw, nh)
 		for y := range h {
 			sy := (float64(y)+0.5)*float64(nh)/float64(h) - 0.5
@@ -115,7 +116,7 @@ func jpegRoundTrip(img *imageio.Image, q int) {
 	m := image.NewRGBA(image.Rect(0, 0, w, h))
 	for i := range n {
 		for c := range 3 {
-			m.Pix[4*i+c] = uint8(clamp01(img.RGB[c*n+i])*255 + 0.5)
+			m.Pix[4*i+c] = uint8(synth.Clamp01(img.RGB[c*n+i])*255 + 0.5)
 		}
 		m.Pix[4*i+3] = 255
 	}

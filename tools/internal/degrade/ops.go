@@ -2,9 +2,6 @@ package degrade
 
 import "math"
 
-// plane returns channel c of a planar RGB slice.
-func plane(rgb []float32, w, h, c int) []float32 { return rgb[c*w*h : (c+1)*w*h] }
-
 func clampi(v, lo, hi int) int {
 	if v < lo {
 		return lo
@@ -58,7 +55,7 @@ func valueNoise(w, h, cells int, r *rng) []float32 {
 		gw, gh := int(float64(w)/side)+2, int(float64(h)/side)+2
 		grid := make([]float64, gw*gh)
 		for i := range grid {
-			grid[i] = r.float()
+			grid[i] = r.Float()
 		}
 		for y := range h {
 			fy := float64(y) / side

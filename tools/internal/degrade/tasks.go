@@ -4,13 +4,14 @@ import (
 	"math"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/synth"
 )
 
 const deg = math.Pi / 180
 
 // pickRenderer draws an index from weights (summing to about 1).
 func pickRenderer(r *rng, weights ...float64) int {
-	u := r.float()
+	u := r.Float()
 	for i, w := range weights {
 		if u < w {
 			return i
@@ -68,7 +69,7 @@ func haze(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 		}
 	case 3: // radial: a far centre (a road, a corridor) or a near one
 		cx, cy := r.uniform(0.2, 0.8)*float64(f.w), r.uniform(0.1, 0.6)*float64(f.h)
-		far := r.float() < 0.6
+		far := r.Float() < 0.6
 		diag := math.Hypot(float64(f.w), float64(f.h))
 		for y := range f.h {
 			for x := range f.w {
@@ -80,7 +81,7 @@ func haze(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 			}
 		}
 	}
-	stretch(depth)
+	synth.Stretch(depth)
 	ax, ay := math.Cos(rampDir), math.Sin(rampDir)
 	trans := make([]float32, n)
 	var sumT float64
@@ -90,7 +91,7 @@ func haze(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 		sumT += t
 	}
 	for c := range 3 {
-		p := plane(img.RGB, f.w, f.h, c)
+		p := synth.Plane(img.RGB, f.w, f.h, c)
 		for y := range f.h {
 			for x := range f.w {
 				i := y*f.w + x
@@ -105,19 +106,6 @@ func haze(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 	v["ramp"], v["depth_min"], v["mean_t"] = ramp, dmin, sumT/float64(n)
 }
 
-// stretch maps a plane onto [0, 1].
-func stretch(p []float32) {
-	lo, hi := p[0], p[0]
-	for _, x := range p {
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	if hi > lo {
-		for i, x := range p {
-			p[i] = (x - lo) / (hi - lo)
-		}
-	}
-}
-
 // lowLight darkens in linear light (exposure and gamma), shifts the colour
 // (white-balance gains, at times less saturation) and adds Poisson-Gaussian
 // sensor noise (Gaussian approximation, variance a·L' + b²), per channel or,
@@ -129,11 +117,11 @@ func lowLight(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 	read := r.logUniform(1e-4, 2e-3)
 	wbR, wbB := r.uniform(0.8, 1.2), r.uniform(0.8, 1.2)
 	desat := 0.0
-	if r.float() < 0.3 {
+	if r.Float() < 0.3 {
 		desat = r.uniform(0, 0.5)
 	}
 	lumaNoise := 0.0
-	if r.float() < 0.3 {
+	if r.Float() < 0.3 {
 		lumaNoise = 1
 	}
 	gain := [3]float64{wbR, 1, wbB}
@@ -141,7 +129,7 @@ func lowLight(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 	for i := range n {
 		var l [3]float64
 		for c := range 3 {
-			l[c] = exposure * gain[c] * linearPow(float64(clamp01(img.RGB[c*n+i])), gamma)
+			l[c] = exposure * gain[c] * linearPow(float64(synth.Clamp01(img.RGB[c*n+i])), gamma)
 		}
 		if desat > 0 {
 			y := 0.2126*l[0] + 0.7152*l[1] + 0.0722*l[2]
@@ -166,15 +154,15 @@ func lowLight(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 // addition or over a rain colour, and at times adds a veil and lens drops.
 // Layer 0 is the nearest: the densest, longest and brightest.
 func rain(img *imageio.Image, f frame, r *rng, v map[string]float64) {
-	layers := 1 + r.intn(4)
+	layers := 1 + r.Intn(4)
 	angle := r.uniform(-40, 40)
 	density := r.logUniform(3e-4, 1.5e-2)
 	length := r.uniform(6, 50)
 	bright := r.uniform(0.2, 0.9)
 	width := r.uniform(1, 3)
-	blend := r.intn(3)
+	blend := r.Intn(3)
 	veil := 0.0
-	if r.float() < 0.5 {
+	if r.Float() < 0.5 {
 		veil = r.uniform(0.03, 0.25)
 	}
 	veilA := r.uniform(0.7, 0.95)
@@ -223,7 +211,7 @@ func rain(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 	}
 	rc := r.uniform(0.75, 1)
 	for c := range 3 {
-		p := plane(img.RGB, f.w, f.h, c)
+		p := synth.Plane(img.RGB, f.w, f.h, c)
 		vt := float32(1 - veil)
 		va := float32(veilA * veil)
 		for i, s := range total {
@@ -240,8 +228,8 @@ func rain(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 		}
 	}
 	drops := 0
-	if r.float() < 0.3 {
-		drops = 2 + r.intn(int(math.Max(3, 20*f.scale*f.scale)))
+	if r.Float() < 0.3 {
+		drops = 2 + r.Intn(int(math.Max(3, 20*f.scale*f.scale)))
 		lensDrops(img, f, r, drops)
 	}
 	v["scale"], v["layers"], v["angle"], v["density"], v["length"], v["brightness"] = f.scale, float64(layers), angle, density, length, bright
@@ -255,7 +243,7 @@ func lensDrops(img *imageio.Image, f frame, r *rng, count int) {
 	blurred := append([]float32(nil), img.RGB...)
 	rb := max(2, int(4*f.scale))
 	for c := range 3 {
-		boxBlur(plane(blurred, f.w, f.h, c), f.w, f.h, rb)
+		boxBlur(synth.Plane(blurred, f.w, f.h, c), f.w, f.h, rb)
 	}
 	for range count {
 		rad := r.uniform(4, 20) * f.scale
@@ -286,15 +274,15 @@ func snow(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 	density := r.logUniform(1.5e-4, 4e-3)
 	large := r.uniform(0.05, 0.3)
 	bokeh := 0.0
-	if r.float() < 0.4 {
+	if r.Float() < 0.4 {
 		bokeh = r.uniform(0.01, 0.08)
 	}
 	specks := 0.0
-	if r.float() < 0.5 {
+	if r.Float() < 0.5 {
 		specks = r.logUniform(1e-3, 1.5e-2)
 	}
 	motion := 0.0
-	if r.float() < 0.5 {
+	if r.Float() < 0.5 {
 		motion = r.uniform(3, 20)
 	}
 	angle := r.uniform(-60, 60)
@@ -321,7 +309,7 @@ func snow(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 	count := int(math.Round(density * float64(n) / (f.scale * f.scale)))
 	for range count {
 		var rad, op, soft float64
-		switch u := r.float(); {
+		switch u := r.Float(); {
 		case u < bokeh: // out of focus: big, faint, soft
 			rad, op, soft = r.uniform(6, 14), r.uniform(0.15, 0.5), 1.2
 		case u < bokeh+large:
@@ -346,7 +334,7 @@ func snow(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 		}
 	}
 	for c := range 3 {
-		p := plane(img.RGB, f.w, f.h, c)
+		p := synth.Plane(img.RGB, f.w, f.h, c)
 		va, lv := float32(veilA), float32(level)
 		t := float32(veilT)
 		for i, m := range mask {
@@ -369,25 +357,25 @@ func blur(img *imageio.Image, f frame, r *rng, v map[string]float64) {
 		extent := r.uniform(5, 28)
 		taps := shakeKernel(r, extent*f.scale)
 		for c := range 3 {
-			sparseConvolve(plane(img.RGB, f.w, f.h, c), f.w, f.h, taps)
+			sparseConvolve(synth.Plane(img.RGB, f.w, f.h, c), f.w, f.h, taps)
 		}
 		v["extent"] = extent
 	case 1:
 		length, angle := r.uniform(3, 30), r.uniform(-90, 90)
 		for c := range 3 {
-			lineBlur(plane(img.RGB, f.w, f.h, c), f.w, f.h, length*f.scale, angle*deg)
+			lineBlur(synth.Plane(img.RGB, f.w, f.h, c), f.w, f.h, length*f.scale, angle*deg)
 		}
 		v["length"], v["angle"] = length, angle
 	case 2:
 		radius := r.uniform(1, 6)
 		for c := range 3 {
-			discBlur(plane(img.RGB, f.w, f.h, c), f.w, f.h, math.Max(radius*f.scale, 1))
+			discBlur(synth.Plane(img.RGB, f.w, f.h, c), f.w, f.h, math.Max(radius*f.scale, 1))
 		}
 		v["radius"] = radius
 	case 3:
 		s := r.uniform(0.6, 3.5)
 		for c := range 3 {
-			gaussBlur(plane(img.RGB, f.w, f.h, c), f.w, f.h, s*f.scale)
+			gaussBlur(synth.Plane(img.RGB, f.w, f.h, c), f.w, f.h, s*f.scale)
 		}
 		v["sigma"] = s
 	}
@@ -409,7 +397,7 @@ func shakeKernel(r *rng, extent float64) []kernelTap {
 	for i := range steps {
 		vx += 0.35 * r.normal()
 		vy += 0.35 * r.normal()
-		if r.float() < 0.05 { // jerk
+		if r.Float() < 0.05 { // jerk
 			vx += 1.5 * r.normal()
 			vy += 1.5 * r.normal()
 		}

@@ -2,8 +2,6 @@ package heldout
 
 import "math"
 
-func ch(rgb []float32, w, h, c int) []float32 { return rgb[c*w*h : (c+1)*w*h] }
-
 // mirror folds an index into [0, n) by reflection (…2 1 0 1 2…).
 func mirror(i, n int) int {
 	if n == 1 {
@@ -184,17 +182,5 @@ func sortFloats(s []float32) {
 	for e := n - 1; e > 0; e-- {
 		s[0], s[e] = s[e], s[0]
 		down(0, e)
-	}
-}
-
-func stretch01(p []float32) {
-	lo, hi := p[0], p[0]
-	for _, v := range p {
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	if hi > lo {
-		for i, v := range p {
-			p[i] = (v - lo) / (hi - lo)
-		}
 	}
 }

@@ -38,13 +38,12 @@
 package heldout
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"sort"
-	"strings"
+	"slices"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/synth"
 )
 
 // Tasks lists the five tasks, named as in the training family.
@@ -58,19 +57,7 @@ type Params struct {
 	Values map[string]float64
 }
 
-func (p Params) String() string {
-	keys := make([]string, 0, len(p.Values))
-	for k := range p.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s", p.Task, p.Recipe)
-	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%.4g", k, p.Values[k])
-	}
-	return b.String()
-}
+func (p Params) String() string { return p.Task + "/" + p.Recipe + synth.Values(p.Values) }
 
 // Range documents one parameter of a recipe.
 type Range struct {
@@ -148,21 +135,13 @@ var ranges = map[string][]Range{
 // in seed; img is left as it is and the result has its size and alpha.
 func Apply(img *imageio.Image, task string, seed uint64) (*imageio.Image, Params, error) {
 	p := Params{Task: task, Seed: seed, Values: map[string]float64{}}
-	if img == nil || img.W <= 0 || img.H <= 0 || len(img.RGB) != 3*img.W*img.H {
-		return nil, p, errors.New("heldout: empty or inconsistent image")
+	out, err := synth.Copy(img)
+	if err != nil {
+		return nil, p, fmt.Errorf("heldout: %w", err)
 	}
-	k := -1
-	for i, t := range Tasks {
-		if t == task {
-			k = i
-		}
-	}
+	k := slices.Index(Tasks, task)
 	if k < 0 {
 		return nil, p, fmt.Errorf("heldout: unknown task %q", task)
-	}
-	out := &imageio.Image{W: img.W, H: img.H, Depth: img.Depth, RGB: append([]float32(nil), img.RGB...)}
-	if img.Alpha != nil {
-		out.Alpha = append([]float32(nil), img.Alpha...)
 	}
 	g := newGen(seed, uint64(k)+0x51)
 	c := canvas{w: img.W, h: img.H, long: float64(max(img.W, img.H))}
@@ -178,14 +157,7 @@ func Apply(img *imageio.Image, task string, seed uint64) (*imageio.Image, Params
 	case "blur":
 		p.Recipe = blurHO(out, c, g, p.Values)
 	}
-	for i, v := range out.RGB {
-		switch {
-		case v != v || v < 0:
-			out.RGB[i] = 0
-		case v > 1:
-			out.RGB[i] = 1
-		}
-	}
+	synth.Clamp(out.RGB)
 	return out, p, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
+	"github.com/diffuir-web/diffuir/tools/internal/synth"
 )
 
 const rad = math.Pi / 180
@@ -29,7 +30,7 @@ func hazeHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 			depth[i] = 0.6*(0.299*r+0.587*gg+0.114*b) + 0.4*(1-sat)
 		}
 		gaussian(depth, w, h, c.long/25)
-		stretch01(depth)
+		synth.Stretch(depth)
 		for i, d := range depth {
 			depth[i] = float32(math.Pow(float64(d), gam))
 		}
@@ -61,7 +62,7 @@ func hazeHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 	}
 	for k := range 3 {
 		bk := beta * math.Pow(550/lambda[k], ang)
-		p := ch(img.RGB, w, h, k)
+		p := synth.Plane(img.RGB, w, h, k)
 		for i, d := range depth {
 			t := math.Exp(-bk * (dmin + (1-dmin)*float64(d)))
 			a := math.Min(air+bump[i]*glowCol[k], 1)
@@ -213,7 +214,7 @@ func rainHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 		lv := g.in(0.8, 0.95)
 		col := [3]float32{float32(lv), float32(lv), float32(math.Min(lv*1.04, 1))}
 		for k := range 3 {
-			p := ch(img.RGB, w, h, k)
+			p := synth.Plane(img.RGB, w, h, k)
 			for i, m := range total {
 				l := max(p[i], min(m/float32(op), 1)*col[k])
 				p[i] += float32(op) * (l - p[i])
@@ -224,7 +225,7 @@ func rainHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 		nx, ny := math.Cos(angle*rad), -math.Sin(angle*rad) // across the streaks
 		src := append([]float32(nil), img.RGB...)
 		for k := range 3 {
-			sp, p := ch(src, w, h, k), ch(img.RGB, w, h, k)
+			sp, p := synth.Plane(src, w, h, k), synth.Plane(img.RGB, w, h, k)
 			for y := range h {
 				for x := range w {
 					i := y*w + x
@@ -271,7 +272,7 @@ func snowHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 	col := [3]float32{0.95, 0.97, 1}
 	cast := [3]float32{float32(1 - cold), float32(1 - cold/2), 1}
 	for k := range 3 {
-		p := ch(img.RGB, w, h, k)
+		p := synth.Plane(img.RGB, w, h, k)
 		for y := range h {
 			f := float32(fog * (1 - 0.67*float64(y)/float64(max(h-1, 1))))
 			for x := range w {
@@ -298,7 +299,7 @@ func blurHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 		pts := 4 + g.pick(3)
 		kn := splineKernel(g, e*c.long, pts)
 		for k := range 3 {
-			kn.convolve(ch(img.RGB, w, h, k), w, h)
+			kn.convolve(synth.Plane(img.RGB, w, h, k), w, h)
 		}
 		v["recipe"], v["extent"], v["points"] = 0, e, float64(pts)
 	case u < 0.65:
@@ -308,7 +309,7 @@ func blurHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 		steps := int(z*c.long*0.75) + 3
 		src := append([]float32(nil), img.RGB...)
 		for k := range 3 {
-			sp, p := ch(src, w, h, k), ch(img.RGB, w, h, k)
+			sp, p := synth.Plane(src, w, h, k), synth.Plane(img.RGB, w, h, k)
 			for y := range h {
 				for x := range w {
 					var s float32
@@ -331,7 +332,7 @@ func blurHO(img *imageio.Image, c canvas, g *gen, v map[string]float64) string {
 			img.RGB[i] = float32(math.Pow(float64(max(x, 0)), 2.2))
 		}
 		for k := range 3 {
-			kn.convolve(ch(img.RGB, w, h, k), w, h)
+			kn.convolve(synth.Plane(img.RGB, w, h, k), w, h)
 		}
 		for i, x := range img.RGB {
 			img.RGB[i] = float32(math.Pow(float64(max(x, 0)), 1/2.2))

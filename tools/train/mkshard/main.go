@@ -53,6 +53,7 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/restore"
 	"github.com/diffuir-web/diffuir/tools/internal/degrade"
 	"github.com/diffuir-web/diffuir/tools/internal/metrics"
+	"github.com/diffuir-web/diffuir/tools/internal/synth"
 )
 
 const (
@@ -217,22 +218,11 @@ func parallel(n, workers int, f func(i int)) {
 	wg.Wait()
 }
 
-// rng is SplitMix64 (the photo order and crop positions).
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 {
-	r.s += 0x9E3779B97F4A7C15
-	z := r.s
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
-
-func (r *rng) intn(n int) int { return int(r.next() % uint64(n)) }
-
+// mix derives a seed from two numbers (SplitMix64 draws the photo order,
+// the crop positions and the darkening too).
 func mix(a, b uint64) uint64 {
-	r := rng{a*0xD1B54A32D192ED03 ^ b}
-	return r.next()
+	r := synth.SplitMix64(a*0xD1B54A32D192ED03 ^ b)
+	return r.Next()
 }
 
 func alignUp(n int64) int64 { return (n + align - 1) / align * align }
@@ -249,14 +239,14 @@ func makeShard(o options, log io.Writer) error {
 
 	// Photo of each group: seeded shuffles of all photos, one after another.
 	order := make([]int, 0, groups+len(photos))
-	or := rng{mix(o.seed, 0xA11CE)}
+	or := synth.SplitMix64(mix(o.seed, 0xA11CE))
 	for len(order) < groups {
 		perm := make([]int, len(photos))
 		for i := range perm {
 			perm[i] = i
 		}
 		for i := len(perm) - 1; i > 0; i-- {
-			j := or.intn(i + 1)
+			j := or.Intn(i + 1)
 			perm[i], perm[j] = perm[j], perm[i]
 		}
 		order = append(order, perm...)
@@ -313,14 +303,14 @@ func makeShard(o options, log io.Writer) error {
 			return
 		}
 		orig := photos[order[g]]
-		cr := rng{mix(o.seed, uint64(g)<<8|0xC)}
-		dr := rng{mix(o.seed, uint64(g)<<8|0xD)}
+		cr := synth.SplitMix64(mix(o.seed, uint64(g)<<8|0xC))
+		dr := synth.SplitMix64(mix(o.seed, uint64(g)<<8|0xD))
 		cbuf, dbuf := make([]byte, plane), make([]byte, plane)
 		for ti, task := range o.tasks {
 			p := orig
-			if o.darken > 0 && task != degrade.LowLight && float64(dr.next()>>11)/(1<<53) < o.darken {
+			if o.darken > 0 && task != degrade.LowLight && dr.Float() < o.darken {
 				// not so dark that the runtime would equalize it: that case is a low-light photo's
-				if d := orig.darkened(0.35 + 0.4*float64(dr.next()>>11)/(1<<53)); !restore.ShouldEqualize(d.image()) {
+				if d := orig.darkened(0.35 + 0.4*dr.Float()); !restore.ShouldEqualize(d.image()) {
 					p = d
 				}
 			}
@@ -339,7 +329,7 @@ func makeShard(o options, log io.Writer) error {
 				if idx >= n || err != nil {
 					break
 				}
-				x0, y0 := cr.intn(p.w-s+1), cr.intn(p.h-s+1)
+				x0, y0 := cr.Intn(p.w-s+1), cr.Intn(p.h-s+1)
 				for c := range 3 {
 					for y := range s {
 						src := c*p.w*p.h + (y0+y)*p.w + x0
