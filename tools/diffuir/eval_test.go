@@ -14,8 +14,6 @@ import (
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/imageio"
-	"github.com/diffuir-web/diffuir/runtime/model"
-	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
 // evalFixtures writes a random-weight Tiny pack and two small generated
@@ -23,18 +21,8 @@ import (
 func evalFixtures(t *testing.T) (pack, photos string) {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := weights.Marshal(weights.Tiny, model.RandomWeights(weights.Tiny, 11, weights.F16))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pack = filepath.Join(dir, "tiny.duir")
-	if err := os.WriteFile(pack, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	photos = filepath.Join(dir, "photos")
-	if err := os.Mkdir(photos, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	pack, photos = tinyPack(t, dir), filepath.Join(dir, "photos")
+	must(t, os.Mkdir(photos, 0o755))
 	for k, sz := range [][2]int{{36, 28}, {60, 24}} {
 		img := image.NewNRGBA(image.Rect(0, 0, sz[0], sz[1]))
 		for y := range sz[1] {
@@ -43,29 +31,16 @@ func evalFixtures(t *testing.T) (pack, photos string) {
 			}
 		}
 		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(photos, []string{"a.png", "b.png"}[k]), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		must(t, png.Encode(&buf, img))
+		must(t, os.WriteFile(filepath.Join(photos, []string{"a.png", "b.png"}[k]), buf.Bytes(), 0o644))
 	}
-	// not a photo: ignored
-	if err := os.WriteFile(filepath.Join(photos, "README.txt"), []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	must(t, os.WriteFile(filepath.Join(photos, "README.txt"), []byte("x"), 0o644)) // not a photo: ignored
 	return pack, photos
-}
-
-func evalCLI(args ...string) (int, string, string) {
-	var o, e bytes.Buffer
-	code := run(args, &o, &e)
-	return code, o.String(), e.String()
 }
 
 func TestEvalText(t *testing.T) {
 	pack, photos := evalFixtures(t)
-	code, out, errs := evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40")
+	code, out, errs := runCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
@@ -85,7 +60,7 @@ func TestEvalText(t *testing.T) {
 		t.Errorf("%d progress lines, want 20:\n%s", n, errs)
 	}
 	// one family alone
-	code, out, _ = evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--recipes", "heldout",
+	code, out, _ = runCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--recipes", "heldout",
 		"--quiet", "--tasks", "blur")
 	if code != 0 || strings.Contains(out, "training recipes") || !strings.Contains(out, "held-out recipes") ||
 		!strings.Contains(out, "2 restorations") {
@@ -98,7 +73,7 @@ func TestEvalJSON(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--json",
 		"--tasks", "rain,haze", "--seed", "7", "--quiet", "--save", dir}
-	code, out, errs := evalCLI(args...)
+	code, out, errs := runCLI(args...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
@@ -135,7 +110,7 @@ func TestEvalJSON(t *testing.T) {
 		}
 	}
 	// Repeatable: same seed, same numbers.
-	code, out2, _ := evalCLI(args...)
+	code, out2, _ := runCLI(args...)
 	var rep2 evalReport
 	if code != 0 || json.Unmarshal([]byte(out2), &rep2) != nil || !sameScores(*rep2.Average, *rep.Average) ||
 		!sameScores(rep2.HeldOut.Average, rep.HeldOut.Average) {
@@ -164,13 +139,13 @@ func TestEvalErrors(t *testing.T) {
 	defer func() { defaultPackCandidates = old }()
 	defaultPackCandidates = func() []string { return []string{filepath.Join(t.TempDir(), "models", defaultPackName)} }
 
-	code, _, errs := evalCLI("eval", "--photos", photos)
+	code, _, errs := runCLI("eval", "--photos", photos)
 	if code != 1 || !strings.Contains(errs, "no bundled default model") {
 		t.Errorf("no model: exit %d, %s", code, errs)
 	}
 	// The default pack is used when present.
 	defaultPackCandidates = func() []string { return []string{"/nonexistent/x.duir", pack} }
-	code, out, errs := evalCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "24", "--tasks", "blur", "--limit", "1")
+	code, out, errs := runCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "24", "--tasks", "blur", "--limit", "1")
 	if code != 0 || !strings.Contains(out, pack) || !strings.Contains(out, "2 restorations") {
 		t.Errorf("default pack: exit %d\n%s%s", code, out, errs)
 	}
@@ -187,7 +162,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "--photos", photos, "--model", pack, "--tile", "-1"}, 2, "must not be negative"},
 		{[]string{"eval", "--photos", photos, "--model", "/nonexistent.duir"}, 1, "load model"},
 	} {
-		code, _, errs := evalCLI(c.args...)
+		code, _, errs := runCLI(c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d (want %d), %q lacks %q", c.args, code, c.code, errs, c.want)
 		}
@@ -204,11 +179,11 @@ func TestDefaultModelAndSheet(t *testing.T) {
 	defaultPackCandidates = func() []string { return []string{pack} }
 
 	out := filepath.Join(t.TempDir(), "out.png")
-	if code, _, errs := evalCLI("restore", filepath.Join(photos, "a.png"), "-o", out, "--steps", "1", "--backend", "cpu"); code != 0 {
+	if code, _, errs := runCLI("restore", filepath.Join(photos, "a.png"), "-o", out, "--steps", "1", "--backend", "cpu"); code != 0 {
 		t.Fatalf("restore without --model: exit %d: %s", code, errs)
 	}
 	sheet := filepath.Join(t.TempDir(), "sheet.jpg")
-	code, _, errs := evalCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "40", "--tasks", "haze,blur",
+	code, _, errs := runCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "40", "--tasks", "haze,blur",
 		"--sheet", sheet, "--sheet-photo", "b.png", "--sheet-cell", "20")
 	if code != 0 {
 		t.Fatalf("eval --sheet: exit %d: %s", code, errs)
@@ -226,7 +201,7 @@ func TestDefaultModelAndSheet(t *testing.T) {
 	if want := (image.Point{3*20 + 4*4, 2*(8+sheetLabel+4) + 4}); cfg.Width != want.X || cfg.Height != want.Y {
 		t.Errorf("sheet %dx%d, want %v", cfg.Width, cfg.Height, want)
 	}
-	if code, _, errs := evalCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "40", "--tasks", "blur",
+	if code, _, errs := runCLI("eval", "--photos", photos, "--steps", "1", "--max-side", "40", "--tasks", "blur",
 		"--sheet", sheet, "--sheet-photo", "nosuch.png"); code != 2 || !strings.Contains(errs, "nosuch.png") {
 		t.Errorf("unknown sheet photo: exit %d, %s", code, errs)
 	}
@@ -238,7 +213,7 @@ func TestDefaultModelAndSheet(t *testing.T) {
 func TestEvalClean(t *testing.T) {
 	pack, photos := evalFixtures(t)
 	dir := t.TempDir()
-	code, out, errs := evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--json",
+	code, out, errs := runCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--json",
 		"--tasks", "blur", "--clean", "--quiet", "--save", dir)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
@@ -272,7 +247,7 @@ func TestEvalClean(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "a-clean-in.png")); err == nil {
 		t.Error("a-clean-in.png written: a second copy of the clean photo")
 	}
-	code, text, _ := evalCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40",
+	code, text, _ := runCLI("eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40",
 		"--tasks", "blur", "--clean", "--quiet")
 	if code != 0 || !strings.Contains(text, "not in the average") || !strings.Contains(text, "6 restorations") {
 		t.Errorf("text: exit %d\n%s", code, text)
@@ -301,7 +276,7 @@ func TestEvalTile(t *testing.T) {
 		t.Helper()
 		args := append([]string{"eval", "--photos", photos, "--model", pack, "--steps", "1", "--max-side", "40", "--json",
 			"--tasks", "haze", "--quiet"}, extra...)
-		code, out, errs := evalCLI(args...)
+		code, out, errs := runCLI(args...)
 		var rep evalReport
 		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
 			t.Fatalf("%v: exit %d\n%s%s", extra, code, out, errs)

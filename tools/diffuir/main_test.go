@@ -21,12 +21,7 @@ import (
 func fixtures(t *testing.T) (dir, pack, ckpt, photo string) {
 	t.Helper()
 	dir = t.TempDir()
-	b, err := weights.Marshal(weights.Tiny, model.RandomWeights(weights.Tiny, 3, weights.F16))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pack = filepath.Join(dir, "tiny.duir")
-	must(t, os.WriteFile(pack, b, 0o644))
+	pack = tinyPack(t, dir)
 
 	gz, err := os.ReadFile("../../runtime/parity/testdata/tiny_trainer.pt.gz")
 	must(t, err)
@@ -46,6 +41,16 @@ func fixtures(t *testing.T) (dir, pack, ckpt, photo string) {
 	must(t, png.Encode(&buf, img))
 	must(t, os.WriteFile(photo, buf.Bytes(), 0o644))
 	return dir, pack, ckpt, photo
+}
+
+// tinyPack writes a random-weight Tiny pack into dir.
+func tinyPack(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := weights.Marshal(weights.Tiny, model.RandomWeights(weights.Tiny, 3, weights.F16))
+	must(t, err)
+	pack := filepath.Join(dir, "tiny.duir")
+	must(t, os.WriteFile(pack, b, 0o644))
+	return pack
 }
 
 // setPNGSize rewrites the IHDR dimensions of an encoded PNG and its CRC.
