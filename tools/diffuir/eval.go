@@ -56,13 +56,6 @@ func degradeWith(family string, clean *imageio.Image, task degrade.Task, seed ui
 	return out, "", err
 }
 
-// quantize8 snaps an image to the 8-bit grid, as a photo file would store it.
-func quantize8(img *imageio.Image) {
-	for i, v := range img.RGB {
-		img.RGB[i] = float32(metrics.Quantize8(v)) / 255
-	}
-}
-
 // evalSeed is the degradation seed of photo i: the same for every task
 // (degrade.Apply mixes the task into its stream).
 func evalSeed(base uint64, i int) uint64 { return base*1_000_003 + uint64(i) }
@@ -222,7 +215,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		clean = degrade.Downscale(clean, *maxSide)
 		clean.Alpha = nil // scores are on colour; photos are opaque anyway
-		quantize8(clean)
+		metrics.Snap8(clean)
 		if clean.W < 11 || clean.H < 11 {
 			return fmt.Errorf("%s: %dx%d is too small for SSIM (11x11 window)", name, clean.W, clean.H)
 		}
@@ -249,7 +242,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 				if deg, recipe, err = degradeWith(jb.family, clean, task, evalSeed(*seed, i)); err != nil {
 					return err
 				}
-				quantize8(deg) // the degraded photo as a file would hold it
+				metrics.Snap8(deg) // the degraded photo as a file would hold it
 			}
 			out, how, err := r.Restore(ctx, deg, opt)
 			if err != nil {

@@ -52,6 +52,14 @@ func Quantize8(v float32) uint8 {
 	return uint8(math.RoundToEven(float64(v * 255)))
 }
 
+// Snap8 moves img's colour onto the Quantize8 grid, as a photo file stores
+// it (mkshard and 'diffuir eval' score and train on such pixels).
+func Snap8(img *imageio.Image) {
+	for i, v := range img.RGB {
+		img.RGB[i] = float32(Quantize8(v)) / 255
+	}
+}
+
 // Y returns the BT.601 luma plane (BasicSR's rgb2ycbcr y_only, scaled to
 // [16, 235]) of the 8-bit quantization of img.
 func Y(img *imageio.Image) []float64 {

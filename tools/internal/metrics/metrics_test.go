@@ -104,8 +104,9 @@ func TestQuantize8(t *testing.T) {
 		v    float32
 		want uint8
 	}{{-1, 0}, {0, 0}, {1, 1 * 255}, {2, 255}, {float32(math.NaN()), 0}, {0.5, 128}, {0.5 / 255, 0}, {1.5 / 255, 2}, {2.5 / 255, 2}, {100.0 / 255, 100}} {
-		if got := Quantize8(c.v); got != c.want {
-			t.Errorf("Quantize8(%v) = %d, want %d", c.v, got, c.want)
+		img := &imageio.Image{W: 1, H: 1, RGB: []float32{c.v, c.v, c.v}}
+		if Snap8(img); Quantize8(c.v) != c.want || img.RGB[2] != float32(c.want)/255 {
+			t.Errorf("Quantize8(%v) = %d, Snap8 %v, want %d", c.v, Quantize8(c.v), img.RGB[2], c.want)
 		}
 	}
 }

@@ -316,9 +316,7 @@ func makeShard(o options, log io.Writer) error {
 			}
 			deg, _, err := degrade.Apply(p.image(), task, mix(o.seed, uint64(g)))
 			if err == nil {
-				for i, v := range deg.RGB {
-					deg.RGB[i] = float32(metrics.Quantize8(v)) / 255
-				}
+				metrics.Snap8(deg)
 			}
 			eq := err == nil && restore.ShouldEqualize(deg)
 			if eq {
