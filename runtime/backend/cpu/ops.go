@@ -142,11 +142,12 @@ type qSoftmax struct{ a *linearAttention }
 type kSoftmax struct{ a *linearAttention }
 type contextTask struct{ a *linearAttention }
 
-// laChunk is the pixel chunk of the q softmax, and laTile the pixel tile of
+// laChunk is the pixel chunk of the q softmax (long enough that the vector
+// helpers' call overhead does not count), and laTile the pixel tile of
 // the context and output phases: a head's dh rows of a tile stay in cache
 // while every row of the task's range uses them.
 const (
-	laChunk = 64
+	laChunk = 256
 	laTile  = 512
 )
 

@@ -38,6 +38,8 @@ func BenchmarkPassByOp(b *testing.B) {
 	defer prog.Close()
 	p := prog.(*program)
 	by := map[string]time.Duration{}
+	calls := map[string]int{}
+	macs := map[string]float64{} // multiply-adds of the convolutions
 	for b.Loop() {
 		for _, ph := range p.phases {
 			t0 := time.Now()
@@ -49,8 +51,11 @@ func BenchmarkPassByOp(b *testing.B) {
 				if *byLayer {
 					k = fmt.Sprintf("conv%dx%d s%d %d-%d %dx%d res%v cat%v", sp.K, sp.K, sp.Stride, sp.Cin, sp.Cout, c.w, c.h, c.res != nil, c.b != nil)
 				}
+				ho, wo := c.pc.OutSize(c.h, c.w)
+				macs[k] += float64(ho * wo * sp.Cin * sp.Cout * sp.K * sp.K)
 			}
 			by[k] += time.Since(t0)
+			calls[k]++
 		}
 	}
 	var keys []string
@@ -61,7 +66,11 @@ func BenchmarkPassByOp(b *testing.B) {
 	}
 	sort.Slice(keys, func(i, j int) bool { return by[keys[i]] > by[keys[j]] })
 	for _, k := range keys {
-		b.Logf("%-16s %8.1f ms/pass %5.1f%%", k, float64(by[k].Microseconds())/1e3/float64(b.N), 100*float64(by[k])/float64(total))
+		rate := ""
+		if macs[k] > 0 {
+			rate = fmt.Sprintf(" %5.2f GMAC/s", macs[k]/by[k].Seconds()/1e9)
+		}
+		b.Logf("%-16s %2dx %8.1f ms/pass %5.1f%%%s", k, calls[k]/b.N, float64(by[k].Microseconds())/1e3/float64(b.N), 100*float64(by[k])/float64(total), rate)
 	}
 	b.Logf("%s: %.1f ms/pass", KernelName(), float64(total.Microseconds())/1e3/float64(b.N))
 }

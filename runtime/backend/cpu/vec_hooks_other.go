@@ -6,10 +6,6 @@ package cpu
 // (vec_simd128_wasm.go); everywhere else they are the portable loops over
 // the vector helpers.
 
-func qSoftmaxHead(q []float32, n, dh, lo, hi int, scale float32) {
-	qSoftmaxHeadGeneric(q, n, dh, lo, hi, scale)
-}
-
 func scaleVec(x []float32, s float32) { scaleVecGeneric(x, s) }
 
 func dotRows(out []float32, ostride int, k, v []float32, vstride, ne int) {

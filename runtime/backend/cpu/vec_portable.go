@@ -139,10 +139,13 @@ func siluAffineGeneric(dst, src, res []float32, a, b float32) {
 	}
 }
 
-// qSoftmaxHeadGeneric normalises one head's q (dh rows of n pixels) over
-// its dh channels for pixels [lo, hi), times scale. It works on chunks of
-// pixels so that every loop runs along a contiguous row.
-func qSoftmaxHeadGeneric(q []float32, n, dh, lo, hi int, scale float32) {
+// qSoftmaxHead normalises one head's q (dh rows of n pixels) over its dh
+// channels for pixels [lo, hi), times scale. It works on chunks of pixels
+// so that every loop runs along a contiguous row: the rows are n floats
+// apart, often a multiple of 4 KiB, so a loop that took a few pixels of
+// every row at a time found them all in one L1 cache set (the SIMD128
+// build's kernel that did so took twice as long).
+func qSoftmaxHead(q []float32, n, dh, lo, hi int, scale float32) {
 	var mb, sb [laChunk]float32
 	for i0 := lo; i0 < hi; i0 += laChunk {
 		i1 := min(i0+laChunk, hi)

@@ -39,9 +39,6 @@ func simdScale(x, n uint32, s float32)
 //go:wasmimport diffuir_simd affine
 func simdAffine(dst, src, res, n uint32, a, b float32, silu uint32)
 
-//go:wasmimport diffuir_simd qsoftmax
-func simdQSoftmax(q, stride, dh, n uint32, scale float32)
-
 const simdMin = 16
 
 // vecs is the longest run of whole vectors of 4 in n elements.
@@ -190,17 +187,6 @@ func affineSIMD(dst, src, res []float32, a, b float32, silu bool) {
 	} else {
 		affineGeneric(dst, src, res, a, b)
 	}
-}
-
-func qSoftmaxHead(q []float32, n, dh, lo, hi int, scale float32) {
-	m := vecs(hi - lo)
-	if simdLevel == 0 || m < simdMin {
-		qSoftmaxHeadGeneric(q, n, dh, lo, hi, scale)
-		return
-	}
-	_ = q[(dh-1)*n+lo+m-1]
-	simdQSoftmax(addr(&q[lo]), uint32(n*4), uint32(dh), uint32(m), scale)
-	qSoftmaxHeadGeneric(q, n, dh, lo+m, hi, scale)
 }
 
 //go:wasmimport diffuir_simd stat64
