@@ -3,10 +3,10 @@ package parity
 import (
 	"bytes"
 	"compress/gzip"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/convert"
 	"github.com/diffuir-web/diffuir/runtime/model"
@@ -20,38 +20,40 @@ type Fixture struct {
 	Acts  map[string]weights.Tensor
 }
 
-// Load converts the gzipped checkpoint in dir, as restore.Load does for the
-// CLI and the browser (f16 matrices with dt F16), and reads the activations.
-func Load(dir, checkpoint, acts string, dt weights.DType) (*Fixture, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, checkpoint))
+// load converts the gzipped checkpoint in testdata, as restore.Load does
+// for the CLI and the browser (f16 matrices with dt F16), and reads the
+// activations.
+func load(t *testing.T, checkpoint, acts string, dt weights.DType) *Fixture {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", checkpoint))
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", checkpoint, err)
+		t.Fatalf("%s: %v", checkpoint, err)
 	}
 	ckpt, err := io.ReadAll(zr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", checkpoint, err)
+		t.Fatalf("%s: %v", checkpoint, err)
 	}
 	m, _, err := restore.Load(ckpt, restore.LoadOptions{F16: dt == weights.F16})
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	actBytes, err := os.ReadFile(filepath.Join(dir, acts))
+	actBytes, err := os.ReadFile(filepath.Join("testdata", acts))
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	ts, err := convert.ReadSafetensors(actBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", acts, err)
+		t.Fatalf("%s: %v", acts, err)
 	}
 	f := &Fixture{Model: m, Acts: map[string]weights.Tensor{}}
-	for _, t := range ts {
-		f.Acts[t.Name] = t
+	for _, a := range ts {
+		f.Acts[a.Name] = a
 	}
-	return f, nil
+	return f
 }
 
 // MaxAbsDiff is the largest |a[i] - b[i]|, or +Inf if the lengths differ.

@@ -52,10 +52,7 @@ func maxAbs(v []float32) float64 {
 func TestLayers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := Load("testdata", tc.ckpt, tc.acts, tc.dtype)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := load(t, tc.ckpt, tc.acts, tc.dtype)
 			in := f.Acts["unet_in"]
 			g, err := f.Model.Graph(in.Shape[1], in.Shape[2])
 			if err != nil {
@@ -121,10 +118,7 @@ func TestRestore(t *testing.T) {
 	all = append(all, restoreCase{"tiny-f32-one-step", "tiny_trainer.pt.gz", "tiny_acts_s1.safetensors", weights.F32, 1, 1e-4})
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := Load("testdata", tc.ckpt, tc.acts, tc.dtype)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := load(t, tc.ckpt, tc.acts, tc.dtype)
 			xin := f.Acts["x_in"]
 			r := restore.New(f.Model, &cpu.Backend{})
 			defer r.Close()
