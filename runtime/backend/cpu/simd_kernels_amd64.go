@@ -93,34 +93,22 @@ func expSub512(x []float32, m float32) float32 {
 	px := unsafe.Pointer(unsafe.SliceData(x))
 	n := len(x)
 	mv := archsimd.BroadcastFloat32x16(m)
-	lo := archsimd.BroadcastFloat32x16(-87.3)
-	l2e := archsimd.BroadcastFloat32x16(1.44269504088896341)
-	c1 := archsimd.BroadcastFloat32x16(-0.693359375)
-	c2 := archsimd.BroadcastFloat32x16(2.12194440e-4)
-	p0 := archsimd.BroadcastFloat32x16(1.9875691500e-4)
-	p1 := archsimd.BroadcastFloat32x16(1.3981999507e-3)
-	p2 := archsimd.BroadcastFloat32x16(8.3334519073e-3)
-	p3 := archsimd.BroadcastFloat32x16(4.1665795894e-2)
-	p4 := archsimd.BroadcastFloat32x16(1.6666665459e-1)
-	p5 := archsimd.BroadcastFloat32x16(5.0000001201e-1)
-	one := archsimd.BroadcastFloat32x16(1)
-	bias := archsimd.BroadcastInt32x16(127)
+	lo, l2e := archsimd.BroadcastFloat32x16(-87.3), archsimd.BroadcastFloat32x16(1.44269504088896341)
+	c1, c2 := archsimd.BroadcastFloat32x16(-0.693359375), archsimd.BroadcastFloat32x16(2.12194440e-4)
+	p0, p1 := archsimd.BroadcastFloat32x16(1.9875691500e-4), archsimd.BroadcastFloat32x16(1.3981999507e-3)
+	p2, p3 := archsimd.BroadcastFloat32x16(8.3334519073e-3), archsimd.BroadcastFloat32x16(4.1665795894e-2)
+	p4, p5 := archsimd.BroadcastFloat32x16(1.6666665459e-1), archsimd.BroadcastFloat32x16(5.0000001201e-1)
+	one, bias := archsimd.BroadcastFloat32x16(1), archsimd.BroadcastInt32x16(127)
 	var sum archsimd.Float32x16
 	i := 0
 	for ; i+16 <= n; i += 16 {
 		a := (*[16]float32)(unsafe.Add(px, 4*i))
-		v := archsimd.LoadFloat32x16(a).Sub(mv).Max(lo)
-		ni := v.Mul(l2e).ConvertToInt32()
+		z := archsimd.LoadFloat32x16(a).Sub(mv).Max(lo)
+		ni := z.Mul(l2e).ConvertToInt32()
 		nf := ni.ConvertToFloat32()
-		r := nf.MulAdd(c1, v)
-		r = nf.MulAdd(c2, r)
-		p := p0.MulAdd(r, p1)
-		p = p.MulAdd(r, p2)
-		p = p.MulAdd(r, p3)
-		p = p.MulAdd(r, p4)
-		p = p.MulAdd(r, p5)
-		y := p.Mul(r).MulAdd(r, r.Add(one))
-		e := y.Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x16())
+		r := nf.MulAdd(c2, nf.MulAdd(c1, z))
+		p := p0.MulAdd(r, p1).MulAdd(r, p2).MulAdd(r, p3).MulAdd(r, p4).MulAdd(r, p5)
+		e := p.Mul(r).MulAdd(r, r.Add(one)).Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x16())
 		e.Store(a)
 		sum = sum.Add(e)
 	}
@@ -133,6 +121,46 @@ func expSub512(x []float32, m float32) float32 {
 		s += expSubGeneric(x[i:], m)
 	}
 	return s
+}
+
+// siluAffine512 handles whole vectors of 16 and returns how many it
+// did. silu(v) = v / (1 + exp(-v)), with exp's argument clamped to
+// [-87.3, 88] so the exponent bits stay in range (the result is then
+// v/(1+huge) ≈ 0, or v/(1+tiny) ≈ v, as the scalar code gives).
+func siluAffine512(dst, src, res []float32, a, b float32) int {
+	n := len(dst) / 16 * 16
+	if n == 0 {
+		return 0
+	}
+	pd, ps := unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src))
+	var pr unsafe.Pointer
+	if res != nil {
+		pr = unsafe.Pointer(unsafe.SliceData(res))
+	}
+	av, bv := archsimd.BroadcastFloat32x16(a), archsimd.BroadcastFloat32x16(b)
+	hi, zero := archsimd.BroadcastFloat32x16(88), archsimd.BroadcastFloat32x16(0)
+	lo, l2e := archsimd.BroadcastFloat32x16(-87.3), archsimd.BroadcastFloat32x16(1.44269504088896341)
+	c1, c2 := archsimd.BroadcastFloat32x16(-0.693359375), archsimd.BroadcastFloat32x16(2.12194440e-4)
+	p0, p1 := archsimd.BroadcastFloat32x16(1.9875691500e-4), archsimd.BroadcastFloat32x16(1.3981999507e-3)
+	p2, p3 := archsimd.BroadcastFloat32x16(8.3334519073e-3), archsimd.BroadcastFloat32x16(4.1665795894e-2)
+	p4, p5 := archsimd.BroadcastFloat32x16(1.6666665459e-1), archsimd.BroadcastFloat32x16(5.0000001201e-1)
+	one, bias := archsimd.BroadcastFloat32x16(1), archsimd.BroadcastInt32x16(127)
+	for i := 0; i < n; i += 16 {
+		v := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, 4*i))).MulAdd(av, bv)
+		z := zero.Sub(v).Max(lo).Min(hi) // exp's argument, -v
+		ni := z.Mul(l2e).ConvertToInt32()
+		nf := ni.ConvertToFloat32()
+		r := nf.MulAdd(c2, nf.MulAdd(c1, z))
+		p := p0.MulAdd(r, p1).MulAdd(r, p2).MulAdd(r, p3).MulAdd(r, p4).MulAdd(r, p5)
+		e := p.Mul(r).MulAdd(r, r.Add(one)).Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x16())
+		y := v.Div(e.Add(one))
+		if pr != nil {
+			y = y.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pr, 4*i))))
+		}
+		y.Store((*[16]float32)(unsafe.Add(pd, 4*i)))
+	}
+	archsimd.ClearAVXUpperBits()
+	return n
 }
 
 // avx512 is the convolution micro-kernel for CPUs with AVX-512.
@@ -303,34 +331,22 @@ func expSub256(x []float32, m float32) float32 {
 	px := unsafe.Pointer(unsafe.SliceData(x))
 	n := len(x)
 	mv := archsimd.BroadcastFloat32x8(m)
-	lo := archsimd.BroadcastFloat32x8(-87.3)
-	l2e := archsimd.BroadcastFloat32x8(1.44269504088896341)
-	c1 := archsimd.BroadcastFloat32x8(-0.693359375)
-	c2 := archsimd.BroadcastFloat32x8(2.12194440e-4)
-	p0 := archsimd.BroadcastFloat32x8(1.9875691500e-4)
-	p1 := archsimd.BroadcastFloat32x8(1.3981999507e-3)
-	p2 := archsimd.BroadcastFloat32x8(8.3334519073e-3)
-	p3 := archsimd.BroadcastFloat32x8(4.1665795894e-2)
-	p4 := archsimd.BroadcastFloat32x8(1.6666665459e-1)
-	p5 := archsimd.BroadcastFloat32x8(5.0000001201e-1)
-	one := archsimd.BroadcastFloat32x8(1)
-	bias := archsimd.BroadcastInt32x8(127)
+	lo, l2e := archsimd.BroadcastFloat32x8(-87.3), archsimd.BroadcastFloat32x8(1.44269504088896341)
+	c1, c2 := archsimd.BroadcastFloat32x8(-0.693359375), archsimd.BroadcastFloat32x8(2.12194440e-4)
+	p0, p1 := archsimd.BroadcastFloat32x8(1.9875691500e-4), archsimd.BroadcastFloat32x8(1.3981999507e-3)
+	p2, p3 := archsimd.BroadcastFloat32x8(8.3334519073e-3), archsimd.BroadcastFloat32x8(4.1665795894e-2)
+	p4, p5 := archsimd.BroadcastFloat32x8(1.6666665459e-1), archsimd.BroadcastFloat32x8(5.0000001201e-1)
+	one, bias := archsimd.BroadcastFloat32x8(1), archsimd.BroadcastInt32x8(127)
 	var sum archsimd.Float32x8
 	i := 0
 	for ; i+8 <= n; i += 8 {
 		a := (*[8]float32)(unsafe.Add(px, 4*i))
-		v := archsimd.LoadFloat32x8(a).Sub(mv).Max(lo)
-		ni := v.Mul(l2e).ConvertToInt32()
+		z := archsimd.LoadFloat32x8(a).Sub(mv).Max(lo)
+		ni := z.Mul(l2e).ConvertToInt32()
 		nf := ni.ConvertToFloat32()
-		r := nf.MulAdd(c1, v)
-		r = nf.MulAdd(c2, r)
-		p := p0.MulAdd(r, p1)
-		p = p.MulAdd(r, p2)
-		p = p.MulAdd(r, p3)
-		p = p.MulAdd(r, p4)
-		p = p.MulAdd(r, p5)
-		y := p.Mul(r).MulAdd(r, r.Add(one))
-		e := y.Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x8())
+		r := nf.MulAdd(c2, nf.MulAdd(c1, z))
+		p := p0.MulAdd(r, p1).MulAdd(r, p2).MulAdd(r, p3).MulAdd(r, p4).MulAdd(r, p5)
+		e := p.Mul(r).MulAdd(r, r.Add(one)).Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x8())
 		e.Store(a)
 		sum = sum.Add(e)
 	}
@@ -342,6 +358,33 @@ func expSub256(x []float32, m float32) float32 {
 		s += expSubGeneric(x[i:], m)
 	}
 	return s
+}
+
+// expSubAcc256 is expSubAcc for whole vectors; it returns how many
+// elements it did. Like siluAffine512, it has one width (vec_simd_amd64.go).
+func expSubAcc256(x, m, s []float32) int {
+	px, pm, ps := unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(m)), unsafe.Pointer(unsafe.SliceData(s))
+	lo, l2e := archsimd.BroadcastFloat32x8(-87.3), archsimd.BroadcastFloat32x8(1.44269504088896341)
+	c1, c2 := archsimd.BroadcastFloat32x8(-0.693359375), archsimd.BroadcastFloat32x8(2.12194440e-4)
+	p0, p1 := archsimd.BroadcastFloat32x8(1.9875691500e-4), archsimd.BroadcastFloat32x8(1.3981999507e-3)
+	p2, p3 := archsimd.BroadcastFloat32x8(8.3334519073e-3), archsimd.BroadcastFloat32x8(4.1665795894e-2)
+	p4, p5 := archsimd.BroadcastFloat32x8(1.6666665459e-1), archsimd.BroadcastFloat32x8(5.0000001201e-1)
+	one, bias := archsimd.BroadcastFloat32x8(1), archsimd.BroadcastInt32x8(127)
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		a := (*[8]float32)(unsafe.Add(px, 4*i))
+		b := (*[8]float32)(unsafe.Add(ps, 4*i))
+		z := archsimd.LoadFloat32x8(a).Sub(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(pm, 4*i)))).Max(lo)
+		ni := z.Mul(l2e).ConvertToInt32()
+		nf := ni.ConvertToFloat32()
+		r := nf.MulAdd(c2, nf.MulAdd(c1, z))
+		p := p0.MulAdd(r, p1).MulAdd(r, p2).MulAdd(r, p3).MulAdd(r, p4).MulAdd(r, p5)
+		e := p.Mul(r).MulAdd(r, r.Add(one)).Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x8())
+		e.Store(a)
+		archsimd.LoadFloat32x8(b).Add(e).Store(b)
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
 }
 
 // avx2 is the convolution micro-kernel for CPUs with AVX2 and FMA.

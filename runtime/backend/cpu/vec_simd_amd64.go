@@ -64,13 +64,8 @@ func expSub(x []float32, m float32) float32 {
 func maxInto(m, x []float32) {
 	x = x[:len(m)]
 	i := 0
-	if vecLevel >= 1 && len(m) >= 8 {
-		pm, px := unsafe.Pointer(unsafe.SliceData(m)), unsafe.Pointer(unsafe.SliceData(x))
-		for ; i+8 <= len(m); i += 8 {
-			a := (*[8]float32)(unsafe.Add(pm, 4*i))
-			archsimd.LoadFloat32x8(a).Max(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(px, 4*i)))).Store(a)
-		}
-		archsimd.ClearAVXUpperBits()
+	if vecLevel >= 1 {
+		i = zip256(m, x, func(a, b archsimd.Float32x8) archsimd.Float32x8 { return a.Max(b) })
 	}
 	maxIntoGeneric(m[i:], x[i:])
 }
@@ -79,15 +74,24 @@ func maxInto(m, x []float32) {
 func mulInto(x, s []float32) {
 	s = s[:len(x)]
 	i := 0
-	if vecLevel >= 1 && len(x) >= 8 {
-		px, ps := unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(s))
-		for ; i+8 <= len(x); i += 8 {
-			a := (*[8]float32)(unsafe.Add(px, 4*i))
-			archsimd.LoadFloat32x8(a).Mul(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(ps, 4*i)))).Store(a)
-		}
-		archsimd.ClearAVXUpperBits()
+	if vecLevel >= 1 {
+		i = zip256(x, s, func(a, b archsimd.Float32x8) archsimd.Float32x8 { return a.Mul(b) })
 	}
 	mulIntoGeneric(x[i:], s[i:])
+}
+
+// zip256 sets x[i] = op(x[i], y[i]) over the whole vectors of 8 in x and
+// returns how many elements it did. It and op, a function literal, are
+// inlined: no call per vector.
+func zip256(x, y []float32, op func(a, b archsimd.Float32x8) archsimd.Float32x8) int {
+	px, py := unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(y))
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		a := (*[8]float32)(unsafe.Add(px, 4*i))
+		op(archsimd.LoadFloat32x8(a), archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(py, 4*i)))).Store(a)
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
 }
 
 // maxOf returns the largest element of a non-empty x.
@@ -121,41 +125,17 @@ func maxOf(x []float32) float32 {
 func expSubAcc(x, m, s []float32) {
 	m, s = m[:len(x)], s[:len(x)]
 	i := 0
-	if vecLevel >= 1 && len(x) >= 8 {
-		px, pm, ps := unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(m)), unsafe.Pointer(unsafe.SliceData(s))
-		for ; i+8 <= len(x); i += 8 {
-			a := (*[8]float32)(unsafe.Add(px, 4*i))
-			b := (*[8]float32)(unsafe.Add(ps, 4*i))
-			e := exp256(archsimd.LoadFloat32x8(a).Sub(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(pm, 4*i)))))
-			e.Store(a)
-			archsimd.LoadFloat32x8(b).Add(e).Store(b)
-		}
-		archsimd.ClearAVXUpperBits()
+	if vecLevel >= 1 {
+		i = expSubAcc256(x, m, s)
 	}
 	expSubAccGeneric(x[i:], m[i:], s[i:])
 }
 
-// exp256 is expSub256's exponential of one vector of v <= 0.
-func exp256(v archsimd.Float32x8) archsimd.Float32x8 {
-	v = v.Max(archsimd.BroadcastFloat32x8(-87.3))
-	ni := v.Mul(archsimd.BroadcastFloat32x8(1.44269504088896341)).ConvertToInt32()
-	nf := ni.ConvertToFloat32()
-	r := nf.MulAdd(archsimd.BroadcastFloat32x8(-0.693359375), v)
-	r = nf.MulAdd(archsimd.BroadcastFloat32x8(2.12194440e-4), r)
-	p := archsimd.BroadcastFloat32x8(1.9875691500e-4).MulAdd(r, archsimd.BroadcastFloat32x8(1.3981999507e-3))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(8.3334519073e-3))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(4.1665795894e-2))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(1.6666665459e-1))
-	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(5.0000001201e-1))
-	y := p.Mul(r).MulAdd(r, r.Add(archsimd.BroadcastFloat32x8(1)))
-	return y.Mul(ni.Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8())
-}
-
-// dot{512,256}, gemvT{512,256} and expSub{512,256} are generated
-// (simd_kernels_amd64.go). Their vector exp follows expf: n = round(x·log2e),
-// r = x - n·ln2 in two parts, the degree-6 polynomial, and 2^n built in the
-// exponent bits. x is clamped below at -87.3 (where expf returns 0, this
-// returns about 1e-38).
+// dot{512,256}, gemvT{512,256}, expSub{512,256}, expSubAcc256 and
+// siluAffine512 are generated (simd_kernels_amd64.go, from
+// tmpl/simd_amd64.go.tmpl, which describes their vector exp). expSubAcc
+// and siluAffine keep the one width each had: another would change which
+// tail elements take the portable code, and so their results.
 
 // siluAffine sets dst[i] = silu(src[i]·a + b), plus res[i] when res is not nil.
 func siluAffine(dst, src, res []float32, a, b float32) {
@@ -175,55 +155,4 @@ func tail(s []float32, i int) []float32 {
 		return nil
 	}
 	return s[i:]
-}
-
-// siluAffine512 handles whole vectors of 16 and returns how many it did.
-// silu(v) = v / (1 + exp(-v)), with exp's argument clamped to [-87.3, 88]
-// so the exponent bits stay in range (the result is then v/(1+huge) ≈ 0,
-// or v/(1+tiny) ≈ v, as the scalar code gives).
-func siluAffine512(dst, src, res []float32, a, b float32) int {
-	n := len(dst) / 16 * 16
-	if n == 0 {
-		return 0
-	}
-	pd, ps := unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src))
-	var pr unsafe.Pointer
-	if res != nil {
-		pr = unsafe.Pointer(unsafe.SliceData(res))
-	}
-	av, bv := archsimd.BroadcastFloat32x16(a), archsimd.BroadcastFloat32x16(b)
-	lo, hi := archsimd.BroadcastFloat32x16(-87.3), archsimd.BroadcastFloat32x16(88)
-	l2e := archsimd.BroadcastFloat32x16(1.44269504088896341)
-	c1 := archsimd.BroadcastFloat32x16(-0.693359375)
-	c2 := archsimd.BroadcastFloat32x16(2.12194440e-4)
-	p0 := archsimd.BroadcastFloat32x16(1.9875691500e-4)
-	p1 := archsimd.BroadcastFloat32x16(1.3981999507e-3)
-	p2 := archsimd.BroadcastFloat32x16(8.3334519073e-3)
-	p3 := archsimd.BroadcastFloat32x16(4.1665795894e-2)
-	p4 := archsimd.BroadcastFloat32x16(1.6666665459e-1)
-	p5 := archsimd.BroadcastFloat32x16(5.0000001201e-1)
-	one := archsimd.BroadcastFloat32x16(1)
-	zero := archsimd.BroadcastFloat32x16(0)
-	bias := archsimd.BroadcastInt32x16(127)
-	for i := 0; i < n; i += 16 {
-		v := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, 4*i))).MulAdd(av, bv)
-		x := zero.Sub(v).Max(lo).Min(hi) // exp's argument, -v
-		ni := x.Mul(l2e).ConvertToInt32()
-		nf := ni.ConvertToFloat32()
-		r := nf.MulAdd(c1, x)
-		r = nf.MulAdd(c2, r)
-		p := p0.MulAdd(r, p1)
-		p = p.MulAdd(r, p2)
-		p = p.MulAdd(r, p3)
-		p = p.MulAdd(r, p4)
-		p = p.MulAdd(r, p5)
-		e := p.Mul(r).MulAdd(r, r.Add(one)).Mul(ni.Add(bias).ShiftAllLeft(23).AsFloat32x16())
-		y := v.Div(e.Add(one))
-		if pr != nil {
-			y = y.Add(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pr, 4*i))))
-		}
-		y.Store((*[16]float32)(unsafe.Add(pd, 4*i)))
-	}
-	archsimd.ClearAVXUpperBits()
-	return n
 }
