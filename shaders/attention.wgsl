@@ -38,6 +38,17 @@ struct Params {
 
 const MAXV: u32 = 16u; // vec4s per head vector: dh <= 64
 
+// load_q returns query i of head h times scale, in vec4s (zeros past dh).
+fn load_q(h: u32, i: u32) -> array<vec4<f32>, 16> {
+    var qv: array<vec4<f32>, 16>;
+    for (var c = 0u; c < MAXV; c++) {
+        if (4u * c < p.dh) {
+            qv[c] = ld4_q(h, 4u * c, i) * p.scale;
+        }
+    }
+    return qv;
+}
+
 fn store(h: u32, i: u32, o: ptr<function, array<vec4<f32>, 16>>, inv: f32) {
     let nv = (p.dh + 3u) / 4u;
     for (var c = 0u; c < MAXV; c++) {
@@ -62,22 +73,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         return;
     }
     let nv = (p.dh + 3u) / 4u;
-    let hb = h * p.dh * p.n;
-    var qv: array<vec4<f32>, 16>;
+    var qv = load_q(h, i);
     var o = array<vec4<f32>, 16>();
-    for (var c = 0u; c < MAXV; c++) {
-        if (c < nv) {
-            qv[c] = ld4_q(hb, 4u * c, i) * p.scale;
-        }
-        o[c] = vec4<f32>(0.0);
-    }
     var m = -3.4e38;
     var l = 0.0;
     for (var j = 0u; j < p.n; j++) {
         var s = 0.0;
         for (var c = 0u; c < MAXV; c++) {
             if (c < nv) {
-                s += dot(qv[c], ld4_k(hb, 4u * c, j));
+                s += dot(qv[c], ld4_k(h, 4u * c, j));
             }
         }
         let mn = max(m, s);
@@ -86,7 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         l = l * corr + pj;
         for (var c = 0u; c < MAXV; c++) {
             if (c < nv) {
-                o[c] = o[c] * corr + pj * ld4_v(hb, 4u * c, j);
+                o[c] = o[c] * corr + pj * ld4_v(h, 4u * c, j);
             }
         }
         m = mn;
@@ -107,15 +111,8 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     // of every tile and meet every barrier; they only skip the store.
     let qi = min(i, p.n - 1u);
     let nv = (p.dh + 3u) / 4u;
-    let hb = h * p.dh * p.n;
-    var qv: array<vec4<f32>, 16>;
+    var qv = load_q(h, qi);
     var o = array<vec4<f32>, 16>();
-    for (var c = 0u; c < MAXV; c++) {
-        if (c < nv) {
-            qv[c] = ld4_q(hb, 4u * c, qi) * p.scale;
-        }
-        o[c] = vec4<f32>(0.0);
-    }
     var m = -3.4e38;
     var l = 0.0;
     var s: array<f32, ATTN_TK>;
@@ -126,8 +123,8 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
             var kv = vec4<f32>(0.0);
             var vv = vec4<f32>(0.0);
             if (j < p.n && c < nv) {
-                kv = ld4_k(hb, 4u * c, j);
-                vv = ld4_v(hb, 4u * c, j);
+                kv = ld4_k(h, 4u * c, j);
+                vv = ld4_v(h, 4u * c, j);
             }
             kt[(e % ATTN_TK) * MAXV + c] = kv;
             vt[(e % ATTN_TK) * MAXV + c] = vv;

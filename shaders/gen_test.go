@@ -20,8 +20,7 @@ var update = flag.Bool("update", false, "rewrite the generated .wgsl files")
 // genData is what a template sees.
 type genData struct {
 	// Inputs are the conv inputs a kernel reads: "a" (channels 0..ca-1)
-	// and "b" (ca..ca+cb-1, the channel concat); for qkv_ld4 the attention
-	// inputs q, k and v.
+	// and "b" (ca..ca+cb-1, the channel concat).
 	Inputs []string
 }
 
@@ -30,7 +29,6 @@ var generated = []struct {
 	data      genData
 }{
 	{"conv.wgsl", "conv.wgsl.tmpl", genData{Inputs: []string{"a", "b"}}},
-	{"qkv_ld4.wgsl", "qkv_ld4.wgsl.tmpl", genData{Inputs: []string{"q", "k", "v"}}},
 }
 
 func generate(tmpl string, data genData) ([]byte, error) {

@@ -82,25 +82,24 @@ fn context(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = t % (nd8 * nd8);
     let d0 = (r / nd8) * 8u;
     let e0 = (r % nd8) * 8u;
-    let hb = h * p.dh * p.n;
     let start = chunk * p.chunk;
     let end = min(p.n, start + p.chunk);
     // The chunk's max of k rows d0..d0+7 (channels past dh read as 0).
     var m0 = vec4<f32>(-3.4e38);
     var m1 = vec4<f32>(-3.4e38);
     for (var i = start; i < end; i++) {
-        m0 = max(m0, ld4_k(hb, d0, i));
-        m1 = max(m1, ld4_k(hb, d0 + 4u, i));
+        m0 = max(m0, ld4_k(h, d0, i));
+        m1 = max(m1, ld4_k(h, d0 + 4u, i));
     }
     // a[2j], a[2j+1]: context row d0+j, columns e0..e0+3 and e0+4..e0+7.
     var a = array<vec4<f32>, 16>();
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     for (var i = start; i < end; i++) {
-        let k0 = exp(ld4_k(hb, d0, i) - m0);
-        let k1 = exp(ld4_k(hb, d0 + 4u, i) - m1);
-        let v0 = ld4_v(hb, e0, i);
-        let v1 = ld4_v(hb, e0 + 4u, i);
+        let k0 = exp(ld4_k(h, d0, i) - m0);
+        let k1 = exp(ld4_k(h, d0 + 4u, i) - m1);
+        let v0 = ld4_v(h, e0, i);
+        let v1 = ld4_v(h, e0 + 4u, i);
         s0 += k0;
         s1 += k1;
         a[0] += k0.x * v0;

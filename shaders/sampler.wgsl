@@ -43,6 +43,11 @@ fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.y * nwg.x * SAMPLER_WG + gid.x;
 }
 
+// cyx splits i, an index into planes of h×w, into (channel, row, column).
+fn cyx(i: u32, h: u32, w: u32) -> vec3<u32> {
+    return vec3<u32>(i / (h * w), i % (h * w) / w, i % w);
+}
+
 @compute @workgroup_size(SAMPLER_WG, 1, 1)
 fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat(gid, nwg);
@@ -50,11 +55,8 @@ fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     if (i >= 3u * plane) {
         return;
     }
-    let c = i / plane;
-    let r = i % plane;
-    let y = r / p.pw;
-    let xx = r % p.pw;
-    let src = (c * p.h + reflect_idx(y, p.h)) * p.w + reflect_idx(xx, p.w);
+    let at = cyx(i, p.ph, p.pw);
+    let src = (at.x * p.h + reflect_idx(at.y, p.h)) * p.w + reflect_idx(at.z, p.w);
     if (p.from_in != 0u) {
         net_in[3u * plane + i] = xin[src];
     } else {
@@ -65,15 +67,11 @@ fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
 @compute @workgroup_size(SAMPLER_WG, 1, 1)
 fn update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat(gid, nwg);
-    let plane = p.h * p.w;
-    if (i >= 3u * plane) {
+    if (i >= 3u * p.h * p.w) {
         return;
     }
-    let c = i / plane;
-    let r = i % plane;
-    let y = r / p.w;
-    let xx = r % p.w;
-    let res = clamp(net_out[(c * p.ph + y) * p.pw + xx], -1.0, 1.0);
+    let at = cyx(i, p.h, p.w);
+    let res = clamp(net_out[(at.x * p.ph + at.y) * p.pw + at.z], -1.0, 1.0);
     if (p.last != 0u) {
         x[i] = clamp(xin[i] - res, -1.0, 1.0);
     } else {
