@@ -250,11 +250,20 @@ func lnApply(dst, src, mean, inv []float32, g float32) {
 	lnApplyGeneric(dst[n:], src[n:], mean[n:], inv[n:], g)
 }
 
-// Packed weights and zero bias for linearAttentionOut (one thread, see
-// simdOffs).
+// Packed weights, zero bias and a staged tile of q for linearAttentionOut
+// (one thread, see simdOffs). q's rows are n floats apart, in practice a
+// multiple of 4 KiB, and the kernel reads the same pixels of every row, so
+// a tile of them is copied to rows laQStride floats apart first (not a
+// multiple of 256 bytes: see padStride).
+const (
+	laQTile   = 256
+	laQStride = laQTile + 16
+)
+
 var (
 	laW    [64 * 64][1]float32
 	laZero [64]float32
+	laQ    [64 * laQStride]float32
 )
 
 // linearAttentionOut runs out[e] = Σ_d ctx[d][e]·q[d] for output rows
@@ -264,15 +273,14 @@ var (
 // gemvT loop reads them once per output row.
 func linearAttentionOut(a *linearAttention, lo, hi int) bool {
 	n, dh := a.n, a.dh
-	if simdLevel == 0 || dh%4 != 0 || dh > 64 || lo%4 != 0 || hi%4 != 0 || n < simdChunk || int64(dh)*int64(n)*4 >= 1<<31 {
+	if simdLevel == 0 || dh%4 != 0 || dh > 64 || lo%4 != 0 || hi%4 != 0 || int64(dh)*int64(n)*4 >= 1<<31 {
 		return false
+	}
+	for d := range dh {
+		simdOffs[d] = int32(d * laQStride * 4)
 	}
 	for h := lo / dh; h*dh < hi; h++ {
 		e0, e1 := max(lo, h*dh)-h*dh, min(hi, (h+1)*dh)-h*dh
-		q := a.qkv[h*dh*n:]
-		if len(q) < (dh-1)*n+(n+simdChunk-1)/simdChunk*simdChunk {
-			panic("cpu: linear attention q outside qkv") // k and v follow q: cannot happen
-		}
 		// w[(b*dh + d)*4 + c] = ctx[h][4b+c][d]
 		ctx := a.ctx[h*dh*dh : (h+1)*dh*dh]
 		for e := e0; e < e1; e++ {
@@ -281,12 +289,16 @@ func linearAttentionOut(a *linearAttention, lo, hi int) bool {
 				laW[(b*dh+d)*4+c][0] = ctx[e*dh+d]
 			}
 		}
-		for d := range dh {
-			simdOffs[d] = int32(d * n * 4)
+		q := a.qkv[h*dh*n : (h+1)*dh*n]
+		for i0 := 0; i0 < n; i0 += laQTile {
+			nx := min(laQTile, n-i0)
+			for d := range dh {
+				copy(laQ[d*laQStride:d*laQStride+nx], q[d*n+i0:d*n+i0+nx])
+			}
+			out := a.out[(h*dh+e0)*n+i0 : (h*dh+e1-1)*n+i0+nx]
+			simdConv(addr(&laQ[0]), addr(&simdOffs[0]), uint32(dh), addr(&laW[e0/4*dh*4]), uint32(dh*16), uint32((e1-e0)/4),
+				uint32(e1-e0), addr(&out[0]), uint32(n*4), uint32(nx), addr(&laZero[0]), 0, addr(&simdScratch[0]))
 		}
-		out := a.out[(h*dh+e0)*n : (h*dh+e1)*n]
-		simdConv(addr(&q[0]), addr(&simdOffs[0]), uint32(dh), addr(&laW[e0/4*dh*4]), uint32(dh*16), uint32((e1-e0)/4),
-			uint32(e1-e0), addr(&out[0]), uint32(n*4), uint32(n), addr(&laZero[0]), 0, addr(&simdScratch[0]))
 	}
 	return true
 }
