@@ -62,51 +62,42 @@ func BenchmarkOps(b *testing.B) {
 		b.Fatalf("-ops.size %d (want >= 8), -ops.reps %d (want >= 1)", S, *opsReps)
 	}
 	type input struct{ c, h, w int }
+	type mkOp = func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op
+	sq := func(c, side int) backend.Tensor { return backend.Tensor{C: c, H: side, W: side} }
+	// conv makes a conv case from c, whose Out and B (a channel concat's
+	// second input) give only shapes: random weights (f16 unless f32) and a
+	// bias where c names one.
+	conv := func(c backend.Conv, f32 bool) mkOp {
+		return func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
+			op := c
+			scale := 0.05
+			if op.K == 1 {
+				scale = 0.1
+			}
+			w.set("w", randn(r, op.Out.C*(in.C+op.B.C)*op.K*op.K, scale), !f32)
+			if op.Bias != "" {
+				w.set(op.Bias, randn(r, op.Out.C, 0.1), false)
+			}
+			if op.B.C > 0 {
+				op.B = og.tensor(op.B.C, in.H, in.W, randn(r, op.B.C*in.H*in.W, 1))
+			}
+			op.Name, op.A, op.Weight, op.Out = "c", in, "w", og.tensor(op.Out.C, op.Out.H, op.Out.W, nil)
+			return &op
+		}
+	}
 	cases := []struct {
 		name string
 		in   input
-		mk   func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op
+		mk   mkOp
 	}{
-		{"conv7x7_6to32", input{6, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 32*6*49, 0.05), true)
-			w.set("b", randn(r, 32, 0.1), false)
-			return &backend.Conv{Name: "c", A: in, Out: og.tensor(32, S, S, nil), Weight: "w", Bias: "b", K: 7, Stride: 1, Pad: 3}
-		}},
-		{"conv3x3_32to32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 32*32*9, 0.05), true)
-			w.set("b", randn(r, 32, 0.1), false)
-			return &backend.Conv{Name: "c", A: in, Out: og.tensor(32, S, S, nil), Weight: "w", Bias: "b", K: 3, Stride: 1, Pad: 1}
-		}},
-		{"conv3x3_cat64to32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 32*64*9, 0.05), true)
-			w.set("b", randn(r, 32, 0.1), false)
-			skip := og.tensor(32, S, S, randn(r, 32*S*S, 1))
-			return &backend.Conv{Name: "c", A: in, B: skip, Out: og.tensor(32, S, S, nil), Weight: "w", Bias: "b", K: 3, Stride: 1, Pad: 1}
-		}},
-		{"conv3x3_32to32_f32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 32*32*9, 0.05), false)
-			w.set("b", randn(r, 32, 0.1), false)
-			return &backend.Conv{Name: "c", A: in, Out: og.tensor(32, S, S, nil), Weight: "w", Bias: "b", K: 3, Stride: 1, Pad: 1}
-		}},
-		{"conv4x4s2_32to32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 32*32*16, 0.05), true)
-			w.set("b", randn(r, 32, 0.1), false)
-			return &backend.Conv{Name: "c", A: in, Out: og.tensor(32, S/2, S/2, nil), Weight: "w", Bias: "b", K: 4, Stride: 2, Pad: 1}
-		}},
-		{"conv3x3up_32to32", input{32, S / 2, S / 2}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 32*32*9, 0.05), true)
-			w.set("b", randn(r, 32, 0.1), false)
-			return &backend.Conv{Name: "c", A: in, Out: og.tensor(32, S, S, nil), Weight: "w", Bias: "b", K: 3, Stride: 1, Pad: 1, Upsample: true}
-		}},
-		{"conv1x1_qkv32to384", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 384*32, 0.1), true)
-			return &backend.Conv{Name: "c", A: in, Out: og.tensor(384, S, S, nil), Weight: "w", K: 1, Stride: 1}
-		}},
-		{"conv1x1_out128to32", input{128, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("w", randn(r, 32*128, 0.1), true)
-			w.set("b", randn(r, 32, 0.1), false)
-			return &backend.Conv{Name: "c", A: in, Out: og.tensor(32, S, S, nil), Weight: "w", Bias: "b", K: 1, Stride: 1}
-		}},
+		{"conv7x7_6to32", input{6, S, S}, conv(backend.Conv{Out: sq(32, S), Bias: "b", K: 7, Stride: 1, Pad: 3}, false)},
+		{"conv3x3_32to32", input{32, S, S}, conv(backend.Conv{Out: sq(32, S), Bias: "b", K: 3, Stride: 1, Pad: 1}, false)},
+		{"conv3x3_cat64to32", input{32, S, S}, conv(backend.Conv{Out: sq(32, S), B: sq(32, S), Bias: "b", K: 3, Stride: 1, Pad: 1}, false)},
+		{"conv3x3_32to32_f32", input{32, S, S}, conv(backend.Conv{Out: sq(32, S), Bias: "b", K: 3, Stride: 1, Pad: 1}, true)},
+		{"conv4x4s2_32to32", input{32, S, S}, conv(backend.Conv{Out: sq(32, S/2), Bias: "b", K: 4, Stride: 2, Pad: 1}, false)},
+		{"conv3x3up_32to32", input{32, S / 2, S / 2}, conv(backend.Conv{Out: sq(32, S), Bias: "b", K: 3, Stride: 1, Pad: 1, Upsample: true}, false)},
+		{"conv1x1_qkv32to384", input{32, S, S}, conv(backend.Conv{Out: sq(384, S), K: 1, Stride: 1}, false)},
+		{"conv1x1_out128to32", input{128, S, S}, conv(backend.Conv{Out: sq(32, S), Bias: "b", K: 1, Stride: 1}, false)},
 		{"groupnorm_film_silu_32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
 			w.set("g", randn(r, 32, 1), false)
 			w.set("b", randn(r, 32, 1), false)
@@ -191,20 +182,12 @@ func benchOp(b *testing.B, be *Backend, r *rand.Rand, c, h, w int, mk func(*opGr
 // tiled): input upload, all dispatches, output readback.
 func BenchmarkUNetPass(b *testing.B) {
 	gpuBackend(b)
-	m := tinyModel(b, 3)
-	g, err := m.Graph(*unetSize, *unetSize)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, g, in, tv := unetPass(b, 3, *unetSize)
 	var flops float64
 	for _, op := range g.Ops {
 		f, _ := opFlops(op)
 		flops += f
 	}
-	r := rand.New(rand.NewPCG(4, 4))
-	in := testImage(r, g.Input.Len())
-	tv := make([]float32, m.TimeLen())
-	m.NewTimeEncoder().Encode(tv, 500)
 	out := make([]float32, g.Output.Len())
 	for _, kern := range convKernels {
 		b.Run(kern, func(b *testing.B) {
@@ -241,15 +224,7 @@ func BenchmarkUNetPass(b *testing.B) {
 //
 //	go test ./runtime/backend/gpu/ -run '^$' -bench UNetProfile -benchtime 1x -v
 func BenchmarkUNetProfile(b *testing.B) {
-	m := tinyModel(b, 3)
-	g, err := m.Graph(*unetSize, *unetSize)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(4, 4))
-	in := testImage(r, g.Input.Len())
-	tv := make([]float32, m.TimeLen())
-	m.NewTimeEncoder().Encode(tv, 500)
+	m, g, in, tv := unetPass(b, 3, *unetSize)
 	out := make([]float32, g.Output.Len())
 	p, err := gpuBackend(b).Compile(g, m.Params, false)
 	if err != nil {

@@ -55,20 +55,27 @@ func testImage(r *rand.Rand, n int) []float32 {
 	return x
 }
 
+// unetPass is one pass of the Tiny model (weights from seed) at size×size
+// (padded): its graph, a random input image and the time vector of step 500.
+func unetPass(t testing.TB, seed uint64, size int) (m *model.Model, g *backend.Graph, in, tv []float32) {
+	t.Helper()
+	m = tinyModel(t, seed)
+	g, err := m.Graph(size, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = testImage(rand.New(rand.NewPCG(seed, seed)), g.Input.Len())
+	tv = make([]float32, m.TimeLen())
+	m.NewTimeEncoder().Encode(tv, 500)
+	return m, g, in, tv
+}
+
 // TestUNetPassMatchesCPU runs one Tiny UNet pass (48x48 padded) on the GPU,
 // with each conv kernel, and on the CPU backend and compares every tapped
 // layer, so a mismatch names the first layer that differs.
 func TestUNetPassMatchesCPU(t *testing.T) {
 	gpuBackend(t)
-	m := tinyModel(t, 1)
-	g, err := m.Graph(48, 48)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(8, 8))
-	in := testImage(r, g.Input.Len())
-	tv := make([]float32, m.TimeLen())
-	m.NewTimeEncoder().Encode(tv, 500)
+	m, g, in, tv := unetPass(t, 1, 48)
 
 	cpuProg, err := (&cpu.Backend{}).Compile(g, m.Params, true)
 	if err != nil {

@@ -75,32 +75,30 @@ func classify(err error) error {
 }
 
 func isLost(err error) bool {
-	if errors.Is(err, wgpu.ErrDeviceLost) || errors.Is(err, wgpu.ErrMapDeviceLost) {
-		return true
-	}
-	for _, e := range platformLost {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	m := strings.ToLower(err.Error())
-	return strings.Contains(m, "device lost") || strings.Contains(m, "device is lost") ||
-		strings.Contains(m, "device was lost") || strings.Contains(m, "device destroyed")
+	return matches(err, append([]error{wgpu.ErrDeviceLost, wgpu.ErrMapDeviceLost}, platformLost...),
+		"device lost", "device is lost", "device was lost", "device destroyed")
 }
 
 func isOOM(err error) bool {
-	if errors.Is(err, wgpu.ErrOutOfMemory) {
-		return true
-	}
-	for _, e := range platformOOM {
+	return matches(err, append([]error{wgpu.ErrOutOfMemory}, platformOOM...),
+		"out of memory", "outofmemory", "out_of_memory", "out_of_device_memory", "out_of_host_memory")
+}
+
+// matches reports whether err is one of sentinels or its message, lower
+// case, contains one of phrases (the browser's errors are only text).
+func matches(err error, sentinels []error, phrases ...string) bool {
+	for _, e := range sentinels {
 		if errors.Is(err, e) {
 			return true
 		}
 	}
 	m := strings.ToLower(err.Error())
-	return strings.Contains(m, "out of memory") || strings.Contains(m, "outofmemory") ||
-		strings.Contains(m, "out_of_memory") || strings.Contains(m, "out_of_device_memory") ||
-		strings.Contains(m, "out_of_host_memory")
+	for _, ph := range phrases {
+		if strings.Contains(m, ph) {
+			return true
+		}
+	}
+	return false
 }
 
 // guard turns a panic inside a driver call into an error, so that no panic

@@ -177,16 +177,7 @@ func TestTaps(t *testing.T) {
 	}
 	// The tapped tensor must equal a one-op run of the first conv.
 	g1, _ := convGraph(3, 5, 7)
-	p1, err := be.Compile(g1, w, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p1.Close()
-	want := make([]float32, g1.Output.Len())
-	if err := p1.Run(in, nil, want); err != nil {
-		t.Fatal(err)
-	}
-	compare(t, tap, want, 0)
+	compare(t, tap, (&opGraph{g: g1}).run(t, be, w, in, nil), 0)
 }
 
 // A device that does not answer within Options.Timeout counts as lost, and

@@ -180,71 +180,63 @@ func TestConvVariants(t *testing.T) {
 	}
 }
 
-// TestConvKernelChoice checks the automatic and explicit kernel choice.
-func TestConvKernelChoice(t *testing.T) {
-	for _, tc := range []struct {
+// TestKernelChoice checks the automatic and explicit choice of the conv and
+// attention kernels, the refusal of an unknown one and the environment
+// variable read when the option is empty.
+func TestKernelChoice(t *testing.T) {
+	type choice struct {
 		opt  string
 		dev  gputypes.DeviceType
 		want string
+	}
+	for _, k := range []struct {
+		name    string
+		resolve func(string, wgpu.AdapterInfo) (string, error)
+		choices []choice
+		bad     Options // names the kernel "bogus"
+		env     string
+		forced  string
+		got     func(*Backend) string
 	}{
-		{"", gputypes.DeviceTypeCPU, ConvBlocked},
-		{ConvAuto, gputypes.DeviceTypeCPU, ConvBlocked},
-		{ConvAuto, gputypes.DeviceTypeOther, ConvBlocked}, // the browser reports no type
-		{ConvAuto, gputypes.DeviceTypeDiscreteGPU, ConvMixed},
-		{"", gputypes.DeviceTypeIntegratedGPU, ConvMixed},
-		{ConvBlocked, gputypes.DeviceTypeDiscreteGPU, ConvBlocked},
-		{ConvTiled, gputypes.DeviceTypeCPU, ConvTiled},
-		{ConvMixed, gputypes.DeviceTypeCPU, ConvMixed},
+		{"conv", func(v string, info wgpu.AdapterInfo) (string, error) { return resolveConvKernel(v, info), nil }, []choice{
+			{"", gputypes.DeviceTypeCPU, ConvBlocked},
+			{ConvAuto, gputypes.DeviceTypeCPU, ConvBlocked},
+			{ConvAuto, gputypes.DeviceTypeOther, ConvBlocked}, // the browser reports no type
+			{ConvAuto, gputypes.DeviceTypeDiscreteGPU, ConvMixed},
+			{"", gputypes.DeviceTypeIntegratedGPU, ConvMixed},
+			{ConvBlocked, gputypes.DeviceTypeDiscreteGPU, ConvBlocked},
+			{ConvTiled, gputypes.DeviceTypeCPU, ConvTiled},
+			{ConvMixed, gputypes.DeviceTypeCPU, ConvMixed},
+		}, Options{ConvKernel: "bogus"}, convKernelEnv, ConvTiled, (*Backend).ConvKernel},
+		{"attention", resolveAttnKernel, []choice{
+			{"", gputypes.DeviceTypeCPU, AttnStream},
+			{AttnAuto, gputypes.DeviceTypeOther, AttnStream}, // the browser reports no type
+			{AttnAuto, gputypes.DeviceTypeDiscreteGPU, AttnTiled},
+			{"", gputypes.DeviceTypeIntegratedGPU, AttnTiled},
+			{AttnStream, gputypes.DeviceTypeDiscreteGPU, AttnStream},
+			{AttnTiled, gputypes.DeviceTypeCPU, AttnTiled},
+		}, Options{AttnKernel: "bogus"}, attnKernelEnv, AttnTiled, (*Backend).AttnKernel},
 	} {
-		if got := resolveConvKernel(tc.opt, wgpu.AdapterInfo{DeviceType: tc.dev}); got != tc.want {
-			t.Errorf("%q on %v: %s, want %s", tc.opt, tc.dev, got, tc.want)
-		}
-	}
-	if _, err := New(Options{ConvKernel: "fast"}); err == nil || !strings.Contains(err.Error(), `"fast"`) {
-		t.Errorf("New with an unknown conv kernel: %v", err)
-	}
-	gpuBackend(t)
-	t.Setenv(convKernelEnv, ConvTiled)
-	be, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	if be.ConvKernel() != ConvTiled {
-		t.Errorf("%s=%s: backend uses %s convs", convKernelEnv, ConvTiled, be.ConvKernel())
-	}
-}
-
-// TestAttnKernelChoice checks the automatic and explicit attention kernel.
-func TestAttnKernelChoice(t *testing.T) {
-	for _, tc := range []struct {
-		opt  string
-		dev  gputypes.DeviceType
-		want string
-	}{
-		{"", gputypes.DeviceTypeCPU, AttnStream},
-		{AttnAuto, gputypes.DeviceTypeOther, AttnStream}, // the browser reports no type
-		{AttnAuto, gputypes.DeviceTypeDiscreteGPU, AttnTiled},
-		{"", gputypes.DeviceTypeIntegratedGPU, AttnTiled},
-		{AttnStream, gputypes.DeviceTypeDiscreteGPU, AttnStream},
-		{AttnTiled, gputypes.DeviceTypeCPU, AttnTiled},
-	} {
-		if got, err := resolveAttnKernel(tc.opt, wgpu.AdapterInfo{DeviceType: tc.dev}); err != nil || got != tc.want {
-			t.Errorf("%q on %v: %s, %v; want %s", tc.opt, tc.dev, got, err, tc.want)
-		}
-	}
-	if _, err := New(Options{AttnKernel: "flash"}); err == nil || !strings.Contains(err.Error(), `"flash"`) {
-		t.Errorf("New with an unknown attention kernel: %v", err)
-	}
-	gpuBackend(t)
-	t.Setenv(attnKernelEnv, AttnTiled)
-	be, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	if be.AttnKernel() != AttnTiled {
-		t.Errorf("%s=%s: backend uses %s attention", attnKernelEnv, AttnTiled, be.AttnKernel())
+		t.Run(k.name, func(t *testing.T) {
+			for _, c := range k.choices {
+				if got, err := k.resolve(c.opt, wgpu.AdapterInfo{DeviceType: c.dev}); err != nil || got != c.want {
+					t.Errorf("%q on %v: %s, %v; want %s", c.opt, c.dev, got, err, c.want)
+				}
+			}
+			if _, err := New(k.bad); err == nil || !strings.Contains(err.Error(), `"bogus"`) {
+				t.Errorf("New with an unknown kernel: %v", err)
+			}
+			gpuBackend(t)
+			t.Setenv(k.env, k.forced)
+			be, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer be.Close()
+			if got := k.got(be); got != k.forced {
+				t.Errorf("%s=%s: backend uses %s", k.env, k.forced, got)
+			}
+		})
 	}
 }
 
