@@ -66,6 +66,13 @@ async function toBuffer(data) {
   throw new DiffuirError('E_BAD_REQUEST', 'expected a Blob, File, ArrayBuffer or typed array');
 }
 
+// withBlob replaces a result's image (an ArrayBuffer) by blob, a Blob of its type.
+function withBlob(r) {
+  r.blob = new Blob([r.image], { type: r.mime });
+  delete r.image;
+  return r;
+}
+
 export class DiffuirClient extends EventTarget {
   constructor({ workerURL = defaultWorkerURL(), backend = 'auto', hardCancelMs = 2000 } = {}) {
     super();
@@ -236,10 +243,7 @@ export class DiffuirClient extends EventTarget {
     await this.init();
     await this._ensureModel();
     const bytes = await toBuffer(image);
-    const r = await this._request('restore', { image: bytes, options }, { signal, onProgress, transfer: [bytes] });
-    r.blob = new Blob([r.image], { type: r.mime });
-    delete r.image;
-    return r;
+    return withBlob(await this._request('restore', { image: bytes, options }, { signal, onProgress, transfer: [bytes] }));
   }
 
   // How long a restore of width×height would take on this device: resolves
@@ -254,8 +258,7 @@ export class DiffuirClient extends EventTarget {
 
   // Re-encodes a kept result (the last two) as png or jpeg.
   async encode(resultId, format = 'png', quality = 92) {
-    const r = await this._request('encode', { resultId, format, quality });
-    return new Blob([r.image], { type: r.mime });
+    return withBlob(await this._request('encode', { resultId, format, quality })).blob;
   }
 
   // Decodes a photo in the worker (for formats the browser cannot show):
@@ -263,10 +266,7 @@ export class DiffuirClient extends EventTarget {
   async decode(image) {
     await this.init();
     const bytes = await toBuffer(image);
-    const r = await this._request('decode', { image: bytes }, { transfer: [bytes] });
-    r.blob = new Blob([r.image], { type: r.mime });
-    delete r.image;
-    return r;
+    return withBlob(await this._request('decode', { image: bytes }, { transfer: [bytes] }));
   }
 
   // Mixes a photo with its restored version: (1-strength)·original +
@@ -276,8 +276,7 @@ export class DiffuirClient extends EventTarget {
     await this.init();
     const a = await toBuffer(original);
     const b = await toBuffer(restored);
-    const r = await this._request('blend', { original: a, restored: b, strength, options: { format, quality } }, { transfer: [a, b] });
-    return new Blob([r.image], { type: r.mime });
+    return withBlob(await this._request('blend', { original: a, restored: b, strength, options: { format, quality } }, { transfer: [a, b] })).blob;
   }
 
   // Packs files ([{name, data: Blob|ArrayBuffer}]) into one zip (Go's

@@ -25,6 +25,13 @@ function post(msg, transfer) {
   self.postMessage(msg, transfer || []);
 }
 
+// answer posts r, a bridge answer with bytes (a Uint8Array of its own
+// buffer), with the bytes moved, not copied, as the ArrayBuffer named key.
+function answer(id, r, key = 'image') {
+  const { bytes, ...rest } = r;
+  post({ id, type: 'result', result: { ...rest, [key]: bytes.buffer } }, [bytes.buffer]);
+}
+
 function fail(id, code, message) {
   post({ id, type: 'error', error: { code, message } });
 }
@@ -303,35 +310,21 @@ async function handle(msg) {
         if (cpu && n > 1 && modelCopy) r = await restorePooled(id, new Uint8Array(msg.image), opts, n, onProgress);
         else r = await api.restore(id, new Uint8Array(msg.image), opts, onProgress);
         eta.learn(backendKey(r.backend), r.width, r.height, r.steps, t.done());
-        const buf = r.bytes.buffer;
-        const result = { ...r, bytes: undefined, image: buf };
-        delete result.bytes;
-        post({ id, type: 'result', result }, [buf]);
+        answer(id, r);
         break;
       }
-      case 'encode': {
-        const r = await api.encode(msg.resultId, msg.format || 'png', msg.quality || 92);
-        const buf = r.bytes.buffer;
-        post({ id, type: 'result', result: { image: buf, mime: r.mime } }, [buf]);
+      case 'encode':
+        answer(id, await api.encode(msg.resultId, msg.format || 'png', msg.quality || 92));
         break;
-      }
-      case 'decode': {
-        const r = await api.decode(new Uint8Array(msg.image));
-        const buf = r.bytes.buffer;
-        post({ id, type: 'result', result: { image: buf, mime: r.mime, width: r.width, height: r.height, format: r.format } }, [buf]);
+      case 'decode':
+        answer(id, await api.decode(new Uint8Array(msg.image)));
         break;
-      }
-      case 'blend': {
-        const r = await api.blend(new Uint8Array(msg.original), new Uint8Array(msg.restored), msg.strength, msg.options || {});
-        const buf = r.bytes.buffer;
-        post({ id, type: 'result', result: { image: buf, mime: r.mime } }, [buf]);
+      case 'blend':
+        answer(id, await api.blend(new Uint8Array(msg.original), new Uint8Array(msg.restored), msg.strength, msg.options || {}));
         break;
-      }
       case 'zip': {
         const files = (msg.files || []).map((f) => ({ name: f.name, bytes: new Uint8Array(f.data) }));
-        const r = await api.zip(files);
-        const buf = r.bytes.buffer;
-        post({ id, type: 'result', result: { data: buf, mime: r.mime } }, [buf]);
+        answer(id, await api.zip(files), 'data');
         break;
       }
       case 'restoreTiles': {

@@ -22,14 +22,6 @@ type blendOptions struct {
 }
 
 func (b *bridge) blend(args []js.Value) (any, error) {
-	orig, err := bytesFrom(arg(args, 0))
-	if err != nil {
-		return nil, err
-	}
-	rest, err := bytesFrom(arg(args, 1))
-	if err != nil {
-		return nil, err
-	}
 	s := arg(args, 2)
 	if s.Type() != js.TypeNumber || !(s.Float() >= 0 && s.Float() <= 1) {
 		return nil, errBadRequest.with("blend: strength %v: want a number from 0 to 1", s)
@@ -38,11 +30,11 @@ func (b *bridge) blend(args []js.Value) (any, error) {
 	if err := decode(arg(args, 3), &o); err != nil {
 		return nil, err
 	}
-	a, _, err := decodeImage(orig)
+	a, _, err := photoArg(arg(args, 0))
 	if err != nil {
 		return nil, err
 	}
-	r, _, err := decodeImage(rest)
+	r, _, err := photoArg(arg(args, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +42,7 @@ func (b *bridge) blend(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, errBadRequest.with("%w", err)
 	}
-	out, mime, err := encodeImage(m, o.Format, 0, o.Quality) // the restored file's depth
-	if err != nil {
-		return nil, err
-	}
-	return object("bytes", bytesTo(out), "mime", mime), nil
+	return encoded(m, imageio.Output{Format: o.Format, Quality: o.Quality}) // at the restored file's depth
 }
 
 func (b *bridge) zip(args []js.Value) (any, error) {

@@ -8,9 +8,6 @@ package main
 
 import (
 	"fmt"
-	"syscall/js"
-
-	"github.com/norunners/vert"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/gpu"
@@ -43,24 +40,11 @@ func init() {
 		}
 		return browserGPU{b, software, adapter}, nil
 	}
-	profileGPU = func(be backend.Backend, m *model.Model, w, h, reps int) (js.Value, error) {
+	profileGPU = func(be backend.Backend, m *model.Model, w, h, reps int) (any, error) {
 		bg, ok := be.(browserGPU)
 		if !ok {
-			return js.Value{}, fmt.Errorf("%s is no WebGPU backend", be.Name())
+			return nil, fmt.Errorf("%s is no WebGPU backend", be.Name())
 		}
-		// Padded as a restore pads a tile: right and bottom, to a multiple of 2^levels.
-		mult := model.Multiple(m.Cfg)
-		g, err := m.Graph((h+mult-1)/mult*mult, (w+mult-1)/mult*mult)
-		if err != nil {
-			return js.Value{}, err
-		}
-		tv := make([]float32, m.TimeLen())
-		m.NewTimeEncoder().Encode(tv, 500)
-		p, err := bg.ProfilePass(g, m.Params, tv, reps, yield)
-		if err != nil {
-			return js.Value{}, err
-		}
-		p.Width, p.Height = w, h
-		return vert.ValueOf(p).Value, nil
+		return bg.ProfileModel(m, w, h, reps, yield)
 	}
 }

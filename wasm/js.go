@@ -23,27 +23,21 @@ var (
 	jsUint8Array = js.Global().Get("Uint8Array")
 )
 
-// promise runs fn in a new goroutine and returns a Promise of its result.
-// Blocking inside a js.FuncOf callback deadlocks the runtime, so every
-// exported call returns at once and works here.
+// promise runs fn in a new goroutine and returns a Promise of its result
+// (a panic rejects it too). Blocking inside a js.FuncOf callback deadlocks
+// the runtime, so every exported call returns at once and works here.
 func promise(fn func() (any, error)) js.Value {
 	var executor js.Func
 	executor = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		resolve, reject := args[0], args[1]
 		executor.Release()
 		go func() {
-			var (
-				v   any
-				err error
-			)
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						err = fmt.Errorf("internal error: %v", r)
-					}
-				}()
-				v, err = fn()
+			defer func() {
+				if r := recover(); r != nil {
+					reject.Invoke(toJSError(fmt.Errorf("internal error: %v", r)))
+				}
 			}()
+			v, err := fn()
 			if err != nil {
 				reject.Invoke(toJSError(err))
 				return
@@ -70,6 +64,15 @@ func yield() {
 		js.Global().Call("setTimeout", f, 0)
 	}
 	<-done
+}
+
+// photoArg decodes a photo passed as bytes (bytesFrom, decodeImage).
+func photoArg(v js.Value) (*imageio.Image, string, error) {
+	data, err := bytesFrom(v)
+	if err != nil {
+		return nil, "", err
+	}
+	return decodeImage(data)
 }
 
 // bytesFrom copies a Uint8Array (or ArrayBuffer) into Go memory.
@@ -163,6 +166,7 @@ var codes = []struct {
 	{restore.ErrBudget, errBadRequest},
 	{restore.ErrBackendName, errBadRequest},
 	{restore.ErrOption, errBadRequest},
+	{imageio.ErrOutput, errBadRequest},
 	{imageio.ErrTooLarge, "E_IMAGE_TOO_LARGE"},
 	{imageio.ErrEmpty, "E_IMAGE_EMPTY"},
 	{imageio.ErrUnsupported, errDecode},

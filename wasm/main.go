@@ -3,11 +3,13 @@
 // Command wasm is the browser bridge of DiffUIR Web: built with GOOS=js
 // GOARCH=wasm, it runs inside one dedicated module Web Worker
 // (site/worker.js) and exposes globalThis.diffuirGo: init, loadModel,
-// restore, encode, decode, profile, and blend and zip (batch.go) return
-// Promises and work in goroutines; cancel and release answer at once
-// (README.md, and the protocol the worker speaks, site/PROTOCOL.md). It
-// only decodes arguments and settles Promises: loading, the backend choice,
-// the fallback and the reports are runtime/restore's.
+// restore, encode, decode, profile, blend and zip (batch.go) and the tile
+// calls (tiles.go) return Promises and work in goroutines; cancel and
+// release answer at once (README.md, and the protocol the worker speaks,
+// site/PROTOCOL.md). It only decodes arguments and settles Promises:
+// loading, the backend choice, the fallback and the reports are
+// runtime/restore's, encoding runtime/imageio's, profiling the GPU
+// backend's.
 package main
 
 import (
@@ -40,7 +42,7 @@ const maxPixels = 16_000_000
 // Hooks set by gpu.go when the WebGPU backend is linked in.
 var (
 	openGPU    func(software bool, adapter string) (backend.Backend, error)
-	profileGPU func(be backend.Backend, m *model.Model, w, h, reps int) (js.Value, error)
+	profileGPU func(be backend.Backend, m *model.Model, w, h, reps int) (any, error)
 )
 
 type initOptions struct {
@@ -72,13 +74,14 @@ type profileOptions struct {
 }
 
 // bridge is the worker's state. Jobs run one at a time under job; cancel
-// only touches cmu's maps.
+// and release only touch cmu's maps.
 type bridge struct {
 	job     sync.Mutex
 	be      backend.Backend
 	why     string // BackendInfo.Reason of the backend choice
 	model   *model.Model
 	r       *restore.Restorer
+	tiles   *tileJob // the job whose photo and plan are kept (tiles.go)
 	cmu     sync.Mutex
 	results map[int]*imageio.Image
 	nextRes int
@@ -151,6 +154,19 @@ func (b *bridge) setBackend(be backend.Backend, why string) {
 	b.be, b.why = be, why
 }
 
+// restorer is the Restorer of the loaded model on the backend in use,
+// made on first use. Called with b.job held.
+func (b *bridge) restorer() (*restore.Restorer, error) {
+	if b.model == nil {
+		return nil, errNoModel.with("no model is loaded")
+	}
+	if b.r == nil {
+		b.r = restore.New(b.model, b.be)
+		b.r.Reason = b.why
+	}
+	return b.r, nil
+}
+
 func (b *bridge) loadModel(args []js.Value) (any, error) {
 	data, err := bytesFrom(arg(args, 0))
 	if err != nil {
@@ -186,82 +202,78 @@ func (b *bridge) cancel(id int) bool {
 	return false
 }
 
-// track makes request id cancellable: cancel(id) ends the returned context.
-// A cancel that arrived before the request started fails it at once with
-// context.Canceled. done releases the id and the context.
-func (b *bridge) track(id int) (ctx context.Context, done func(), err error) {
+// cancellable runs fn for request id with the job held; cancel(id) ends
+// its context. A cancel that arrived before the request, or while it
+// waited for the job, fails it with context.Canceled before fn starts.
+func (b *bridge) cancellable(id int, fn func(context.Context) (any, error)) (any, error) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.cmu.Lock()
 	early := b.early[id]
 	delete(b.early, id)
 	b.cancels[id] = cancel
 	b.cmu.Unlock()
-	done = func() {
+	defer func() {
 		b.cmu.Lock()
 		delete(b.cancels, id)
 		b.cmu.Unlock()
-		cancel()
-	}
+	}()
 	if early {
-		done()
-		return nil, nil, context.Canceled
+		return nil, context.Canceled
 	}
-	return ctx, done, nil
-}
-
-func (b *bridge) restore(args []js.Value) (any, error) {
-	id := intArg(args, 0)
-	data, err := bytesFrom(arg(args, 1))
-	if err != nil {
-		return nil, err
-	}
-	var o restoreOptions
-	if err := decode(arg(args, 2), &o); err != nil {
-		return nil, err
-	}
-	opt, err := o.toOptions()
-	if err != nil {
-		return nil, err
-	}
-	onProgress := arg(args, 3)
-	ctx, done, err := b.track(id)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-
 	b.job.Lock()
 	defer b.job.Unlock()
-	if b.model == nil {
-		return nil, errNoModel.with("no model is loaded")
-	}
-	img, inFormat, err := decodeImage(data)
-	if err != nil {
-		return nil, err
-	}
-	opt.Progress = func(p restore.Progress) {
-		if onProgress.Type() == js.TypeFunction {
-			onProgress.Invoke(object("tile", p.Tile, "tiles", p.Tiles, "step", p.Step, "steps", p.Steps,
-				"fraction", float64((p.Tile-1)*p.Steps+p.Step)/float64(p.Tiles*p.Steps)))
-		}
-		yield() // lets a cancel message in
-	}
-	yield()
+	yield() // lets a cancel sent while this waited in
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if b.r == nil {
-		b.r = restore.New(b.model, b.be)
-		b.r.Reason = b.why
+	return fn(ctx)
+}
+
+// progress is a restore's Progress callback: onProgress, when it is a
+// function, gets each step, and the event loop a turn, so that a cancel
+// message gets in.
+func progress(onProgress js.Value) func(restore.Progress) {
+	return func(p restore.Progress) {
+		if onProgress.Type() == js.TypeFunction {
+			done, total := p.Done()
+			onProgress.Invoke(object("tile", p.Tile, "tiles", p.Tiles, "step", p.Step, "steps", p.Steps,
+				"fraction", float64(done)/float64(total)))
+		}
+		yield()
 	}
-	start := time.Now()
-	res, rep, err := b.r.Restore(ctx, img, opt)
-	b.be, b.why = b.r.Backend, b.r.Reason // the CPU, for good, after a fallback
+}
+
+func (b *bridge) restore(args []js.Value) (any, error) {
+	o, opt, err := restoreArgs(arg(args, 2))
 	if err != nil {
 		return nil, err
 	}
+	opt.Progress = progress(arg(args, 3))
+	return b.cancellable(intArg(args, 0), func(ctx context.Context) (any, error) {
+		r, err := b.restorer()
+		if err != nil {
+			return nil, err
+		}
+		img, inFormat, err := photoArg(arg(args, 1))
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		res, rep, err := r.Restore(ctx, img, opt)
+		b.be, b.why = r.Backend, r.Reason // the CPU, for good, after a fallback
+		if err != nil {
+			return nil, err
+		}
+		return b.answer(res, rep, o.output(), inFormat, start)
+	})
+}
+
+// answer keeps a restored image for encode (the last two are kept) and
+// makes restore's answer: the report, the encoded image and its id.
+func (b *bridge) answer(res *imageio.Image, rep restore.Report, out imageio.Output, inFormat string, start time.Time) (any, error) {
 	ms := millisSince(start)
-	out, mime, err := encodeImage(res, o.Format, o.Depth, o.Quality)
+	data, format, err := imageio.EncodeBytes(res, out)
 	if err != nil {
 		return nil, err
 	}
@@ -269,24 +281,31 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 	b.nextRes++
 	rid := b.nextRes
 	b.results[rid] = res
-	delete(b.results, rid-2) // the last two are kept for encode
+	delete(b.results, rid-2)
 	b.cmu.Unlock()
 	v := vert.ValueOf(rep).Value
-	for k, x := range map[string]any{"resultId": rid, "width": res.W, "height": res.H, "format": mime[len("image/"):],
-		"mime": mime, "inputFormat": inFormat, "ms": ms, "bytes": bytesTo(out)} {
+	for k, x := range map[string]any{"resultId": rid, "width": res.W, "height": res.H, "format": format,
+		"mime": "image/" + format, "inputFormat": inFormat, "ms": ms, "bytes": bytesTo(data)} {
 		v.Set(k, x)
 	}
 	return v, nil
 }
 
-func (o restoreOptions) toOptions() (restore.Options, error) {
+// restoreArgs decodes and checks a restore's options: JavaScript's
+// numbers, ranges the app allows and the output, all before a photo is
+// decoded.
+func restoreArgs(v js.Value) (restoreOptions, restore.Options, error) {
+	var o restoreOptions
+	if err := decode(v, &o); err != nil {
+		return o, restore.Options{}, err
+	}
 	ns := 1.0
 	if o.NoiseScale != nil {
 		ns = *o.NoiseScale
 	}
 	mode, err := restore.ParseEqualize(o.Equalize)
 	if err != nil {
-		return restore.Options{}, err
+		return o, restore.Options{}, err
 	}
 	for _, c := range []struct {
 		bad  bool
@@ -297,32 +316,20 @@ func (o restoreOptions) toOptions() (restore.Options, error) {
 		{o.MemoryMiB < 0 || o.MemoryMiB > 1<<16, fmt.Sprintf("memoryMiB %d: want 0 (no budget) to 65536", o.MemoryMiB)},
 		{o.Tile > 0 && o.Tile < 32, fmt.Sprintf("tile %d: want at least 32 pixels, 0 (default) or -1 (whole image)", o.Tile)},
 		{o.Overlap < 0, fmt.Sprintf("overlap %d must not be negative", o.Overlap)},
-		{o.Depth != 0 && o.Depth != 8 && o.Depth != 16, fmt.Sprintf("depth %d: want 8 or 16", o.Depth)},
 	} {
 		if c.bad {
-			return restore.Options{}, errBadRequest.with("%s", c.what)
+			return o, restore.Options{}, errBadRequest.with("%s", c.what)
 		}
 	}
-	if _, _, err := format(o.Format, o.Quality); err != nil {
-		return restore.Options{}, err
+	if _, err := o.output().Check(); err != nil {
+		return o, restore.Options{}, err
 	}
-	return restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Equalize: mode, Tile: o.Tile,
+	return o, restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Equalize: mode, Tile: o.Tile,
 		Overlap: o.Overlap, MemoryBudget: int64(o.MemoryMiB) << 20}, nil
 }
 
-// format checks an output format and JPEG quality (0: 92).
-func format(f string, q int) (string, int, error) {
-	fs := map[string]string{"": "png", "png": "png", "jpeg": "jpeg", "jpg": "jpeg"}
-	if q == 0 {
-		q = 92
-	}
-	switch {
-	case fs[f] == "":
-		return "", 0, errBadRequest.with("format %q: want png or jpeg", f)
-	case q < 1 || q > 100:
-		return "", 0, errBadRequest.with("quality %d: want 1 to 100", q)
-	}
-	return fs[f], q, nil
+func (o restoreOptions) output() imageio.Output {
+	return imageio.Output{Format: o.Format, Depth: o.Depth, Quality: o.Quality}
 }
 
 // decodeImage decodes an uploaded photo with the web's size limit.
@@ -338,25 +345,6 @@ func decodeImage(data []byte) (*imageio.Image, string, error) {
 	return img, f, err
 }
 
-// encodeImage encodes as format (png or jpeg) at depth bits (0: the input's).
-func encodeImage(img *imageio.Image, f string, depth, quality int) ([]byte, string, error) {
-	f, quality, err := format(f, quality)
-	if err != nil {
-		return nil, "", err
-	}
-	if depth == 0 {
-		depth = img.Depth
-	}
-	if depth != 16 {
-		depth = 8
-	}
-	var buf bytes.Buffer
-	if err := imageio.Encode(&buf, img, f, depth, quality); err != nil {
-		return nil, "", fmt.Errorf("encode: %w", err)
-	}
-	return buf.Bytes(), "image/" + f, nil
-}
-
 // encode re-encodes a kept result (download in another format).
 func (b *bridge) encode(args []js.Value) (any, error) {
 	b.cmu.Lock()
@@ -369,32 +357,36 @@ func (b *bridge) encode(args []js.Value) (any, error) {
 	if v := arg(args, 2); v.Type() == js.TypeNumber {
 		q = v.Int()
 	}
-	out, mime, err := encodeImage(img, arg(args, 1).String(), 0, q)
+	return encoded(img, imageio.Output{Format: arg(args, 1).String(), Quality: q})
+}
+
+// encoded is the answer of the calls that encode an image: {bytes, mime}.
+func encoded(img *imageio.Image, out imageio.Output) (js.Value, error) {
+	data, format, err := imageio.EncodeBytes(img, out)
 	if err != nil {
-		return nil, err
+		return js.Value{}, err
 	}
-	return object("bytes", bytesTo(out), "mime", mime), nil
+	return object("bytes", bytesTo(data), "mime", "image/"+format), nil
 }
 
 // decode turns a photo the browser cannot show (TIFF, EXIF-rotated in old
 // browsers) into an 8-bit PNG for the before view.
 func (b *bridge) decode(args []js.Value) (any, error) {
-	data, err := bytesFrom(arg(args, 0))
+	img, f, err := photoArg(arg(args, 0))
 	if err != nil {
 		return nil, err
 	}
-	img, f, err := decodeImage(data)
+	v, err := encoded(img, imageio.Output{Depth: 8})
 	if err != nil {
 		return nil, err
 	}
-	out, mime, err := encodeImage(img, "png", 8, 0)
-	if err != nil {
-		return nil, err
-	}
-	return object("bytes", bytesTo(out), "width", img.W, "height", img.H, "format", f, "mime", mime), nil
+	v.Set("width", img.W)
+	v.Set("height", img.H)
+	v.Set("format", f)
+	return v, nil
 }
 
-// profile times one UNet pass at a tile size on the GPU (gpu.ProfilePass).
+// profile times one UNet pass at a tile size on the GPU (gpu.Backend.ProfileModel).
 func (b *bridge) profile(args []js.Value) (any, error) {
 	var o profileOptions
 	if err := decode(arg(args, 0), &o); err != nil {
@@ -411,14 +403,15 @@ func (b *bridge) profile(args []js.Value) (any, error) {
 	switch {
 	case b.model == nil:
 		return nil, errNoModel.with("no model is loaded")
-	case b.be == nil || !b.be.Device().GPU || profileGPU == nil:
+	case !b.be.Device().GPU || profileGPU == nil:
 		return nil, errBackend.with("profile needs the GPU backend; this worker runs on the CPU (%s)", b.why)
 	}
 	b.setBackend(b.be, b.why) // the restorer's program would sit beside the profiled one
-	v, err := profileGPU(b.be, b.model, o.Width, o.Height, cmp.Or(o.Reps, 2))
+	p, err := profileGPU(b.be, b.model, o.Width, o.Height, cmp.Or(o.Reps, 2))
 	if err != nil {
 		return nil, errBackend.with("profile: %w", err)
 	}
+	v := vert.ValueOf(p).Value
 	v.Set("backend", vert.ValueOf(restore.Describe(b.be, b.why)).Value)
 	return v, nil
 }

@@ -1,6 +1,9 @@
 package imageio
 
 import (
+	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -93,6 +96,56 @@ func Encode(w io.Writer, m *Image, format string, depth, quality int) error {
 		return m.EncodeJPEG(w, quality)
 	}
 	return fmt.Errorf("encode %q: %w", format, ErrUnsupported)
+}
+
+// Output chooses how EncodeBytes writes an image; the zero value is PNG at
+// the image's depth. The CLI and the browser's bridge share it, so both
+// read the same options the same way.
+type Output struct {
+	Format  string // "png" (or "") or "jpeg" (or "jpg")
+	Depth   int    // PNG bits per channel, 8 or 16; 0: the image's
+	Quality int    // JPEG quality, 1 to 100; 0: DefaultQuality
+}
+
+// DefaultQuality is the JPEG quality of an Output that names none.
+const DefaultQuality = 92
+
+// ErrOutput reports an Output with an unknown format, depth or quality.
+var ErrOutput = errors.New("bad output option")
+
+// Check validates o and fills in its defaults (Format and Quality; a Depth
+// of 0 stays, as it depends on the image), so callers can refuse bad
+// options before a long restore rather than after it.
+func (o Output) Check() (Output, error) {
+	f := map[string]string{"": "png", "png": "png", "jpeg": "jpeg", "jpg": "jpeg"}[o.Format]
+	o.Quality = cmp.Or(o.Quality, DefaultQuality)
+	switch {
+	case f == "":
+		return o, fmt.Errorf("%w: format %q: want png or jpeg", ErrOutput, o.Format)
+	case o.Depth != 0 && o.Depth != 8 && o.Depth != 16:
+		return o, fmt.Errorf("%w: depth %d: want 8 or 16", ErrOutput, o.Depth)
+	case o.Quality < 1 || o.Quality > 100:
+		return o, fmt.Errorf("%w: quality %d: want 1 to 100", ErrOutput, o.Quality)
+	}
+	o.Format = f
+	return o, nil
+}
+
+// EncodeBytes encodes m as o says and returns the bytes and the format
+// written ("png" or "jpeg").
+func EncodeBytes(m *Image, o Output) ([]byte, string, error) {
+	o, err := o.Check()
+	if err != nil {
+		return nil, "", err
+	}
+	if o.Depth == 0 && m != nil && m.Depth == 16 {
+		o.Depth = 16
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, m, o.Format, cmp.Or(o.Depth, 8), o.Quality); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), o.Format, nil
 }
 
 // FormatFromPath maps an output file name to the format name Encode takes.

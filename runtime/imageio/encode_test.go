@@ -190,3 +190,47 @@ func TestFormatFromPath(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeBytes(t *testing.T) {
+	img := func(depth int) *Image { return &Image{W: 2, H: 1, RGB: []float32{0, 1, 0.5, 0.25, 1, 0}, Depth: depth} }
+	tests := []struct {
+		name      string
+		m         *Image
+		o         Output
+		format    string // "": an error wrapping ErrOutput
+		wantDepth int    // of the PNG decoded back
+	}{
+		{"zero value: PNG at the input's 8 bits", img(8), Output{}, "png", 8},
+		{"zero value: PNG at the input's 16 bits", img(16), Output{}, "png", 16},
+		{"16-bit input, 8 asked", img(16), Output{Format: "png", Depth: 8}, "png", 8},
+		{"8-bit input, 16 asked", img(8), Output{Depth: 16}, "png", 16},
+		{"jpg is jpeg", img(16), Output{Format: "jpg"}, "jpeg", 8},
+		{"jpeg quality 1", img(8), Output{Format: "jpeg", Quality: 1}, "jpeg", 8},
+		{"unknown format", img(8), Output{Format: "gif"}, "", 0},
+		{"format names are lower case", img(8), Output{Format: "PNG"}, "", 0},
+		{"depth 12", img(8), Output{Depth: 12}, "", 0},
+		{"quality 101", img(8), Output{Format: "jpeg", Quality: 101}, "", 0},
+		{"negative quality, even for PNG", img(8), Output{Quality: -1}, "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, format, err := EncodeBytes(tc.m, tc.o)
+			if tc.format == "" {
+				if !errors.Is(err, ErrOutput) {
+					t.Fatalf("error %v, want ErrOutput", err)
+				}
+				return
+			}
+			if err != nil || format != tc.format {
+				t.Fatalf("EncodeBytes = %q, %v; want %q", format, err, tc.format)
+			}
+			back, got, err := DecodeBytes(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.format || back.Depth != tc.wantDepth {
+				t.Fatalf("decoded back: %s depth %d, %v; want %s depth %d", got, back.Depth, err, tc.format, tc.wantDepth)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package restore_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -148,5 +149,8 @@ func TestTilesSpreadOverRestorers(t *testing.T) {
 	}
 	if !slices.Equal(got.RGB, want.RGB) || !slices.Equal(got.Alpha, want.Alpha) {
 		t.Fatal("tiles restored apart and blended differ from one Restore")
+	}
+	if got := whole.Report(p); !reflect.DeepEqual(got, rep) {
+		t.Fatalf("the blending Restorer reports %+v, Restore reported %+v", got, rep)
 	}
 }

@@ -30,6 +30,9 @@ type Plan struct {
 	opt      Options
 }
 
+// Steps is the number of sampler steps each tile takes.
+func (p *Plan) Steps() int { return len(p.steps) }
+
 // TileResult is one restored tile of a plan: 3×h×w values in [0, 1].
 type TileResult struct {
 	Index int // into Plan.Tiles

@@ -87,6 +87,9 @@ type Progress struct {
 	Step, Steps int // 1-based step index and count
 }
 
+// Done counts the sampler steps of the whole job: done so far, of total.
+func (p Progress) Done() (done, total int) { return (p.Tile-1)*p.Steps + p.Step, p.Tiles * p.Steps }
+
 // Restorer restores images with one model on one backend. It is not safe for
 // concurrent use. When a GPU backend fails for good (device lost, out of
 // memory or beyond its limits even with smaller tiles) the Restorer closes
@@ -194,11 +197,8 @@ func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options)
 			return nil, Report{}, err
 		}
 		res, err := r.run(ctx, p)
-		rep := Report{Backend: Describe(r.Backend, r.Reason), Equalized: p.Equalized, Tiles: len(p.Tiles), TileSize: p.TileSize,
-			Steps: len(p.steps), MemoryBytes: r.MemoryBytes(), Notes: notes}
-		if fb, ok := r.fellBack(); ok {
-			rep.Fallback = fb
-		}
+		rep := r.Report(p)
+		rep.Notes = notes
 		switch {
 		case err == nil:
 			return res, rep, nil
@@ -225,11 +225,14 @@ func (r *Restorer) Restore(ctx context.Context, img *imageio.Image, opt Options)
 	}
 }
 
-// fellBack reports the reason of a fallback once, to the restore it happened in.
-func (r *Restorer) fellBack() (string, bool) {
-	fb := r.fallback
+// Report says how p ran on r: callers that restore p's tiles themselves
+// (RestoreTiles, Blend) report as Restore does. A fallback is reported
+// once, to the restore it happened in.
+func (r *Restorer) Report(p *Plan) Report {
+	rep := Report{Backend: Describe(r.Backend, r.Reason), Equalized: p.Equalized, Tiles: len(p.Tiles), TileSize: p.TileSize,
+		Steps: p.Steps(), MemoryBytes: r.MemoryBytes(), Fallback: r.fallback}
 	r.fallback = ""
-	return fb, fb != ""
+	return rep
 }
 
 // run restores every tile of p and blends them.

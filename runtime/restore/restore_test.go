@@ -79,6 +79,11 @@ func TestTilesReportProgressAndMatchSeeds(t *testing.T) {
 	if tiles < 2 || len(events) != tiles*2 {
 		t.Fatalf("%d progress events for %d tiles of 2 steps", len(events), tiles)
 	}
+	for i, p := range events {
+		if done, total := p.Done(); done != i+1 || total != len(events) {
+			t.Fatalf("event %d (%+v) says %d of %d steps done", i, p, done, total)
+		}
+	}
 	opt.Progress = nil
 	b, _, err := r.Restore(context.Background(), img, opt)
 	if err != nil {

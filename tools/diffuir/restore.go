@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -121,12 +120,8 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d := *depth
-	if d == 0 {
-		d = img.Depth
-	}
-	var buf bytes.Buffer
-	if err := imageio.Encode(&buf, res, format, d, *quality); err != nil {
+	data, _, err = imageio.EncodeBytes(res, imageio.Output{Format: format, Depth: *depth, Quality: *quality})
+	if err != nil {
 		return err
 	}
 	// Write beside the target and rename, so a failure never leaves half a file.
@@ -134,7 +129,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
@@ -188,8 +183,7 @@ func (b *progressBar) update(p restore.Progress) {
 	if !b.on {
 		return
 	}
-	done := (p.Tile-1)*p.Steps + p.Step
-	total := p.Tiles * p.Steps
+	done, total := p.Done()
 	const width = 30
 	n := done * width / total
 	fmt.Fprintf(b.w, "\r[%s%s] %3d%%  tile %d/%d  step %d/%d", strings.Repeat("#", n), strings.Repeat(" ", width-n),

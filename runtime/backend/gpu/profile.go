@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/model"
 )
 
 // PassProfile is where one UNet pass spends its time on the GPU (the
@@ -77,4 +78,20 @@ func (b *Backend) ProfilePass(g *backend.Graph, w backend.Weights, timeVec []flo
 		res.Kernels = append(res.Kernels, KernelShare{Kernel: k.Kernel, Millis: k.Seconds * 1e3, Count: k.Count, Share: k.Seconds / total})
 	}
 	return res, nil
+}
+
+// ProfileModel profiles one pass of m's UNet on a w×h tile (ProfilePass),
+// padded as a restore pads a tile (right and bottom, to a multiple of
+// 2^levels) and at sampler time 500.
+func (b *Backend) ProfileModel(m *model.Model, w, h, reps int, pause func()) (PassProfile, error) {
+	mult := model.Multiple(m.Cfg)
+	g, err := m.Graph((h+mult-1)/mult*mult, (w+mult-1)/mult*mult)
+	if err != nil {
+		return PassProfile{}, err
+	}
+	tv := make([]float32, m.TimeLen())
+	m.NewTimeEncoder().Encode(tv, 500)
+	p, err := b.ProfilePass(g, m.Params, tv, reps, pause)
+	p.Width, p.Height = w, h
+	return p, err
 }
