@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { peakSampler } from './pss.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -98,51 +99,6 @@ function serve() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-// ---------------------------------------------------------------------------
-// Memory: proportional set size (PSS) of every process this driver started
-// (the browser and its renderer, GPU and utility processes; SwiftShader's
-// "GPU memory" is ordinary memory of the GPU process).
-
-function children() {
-  const kids = new Map();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  const out = [];
-  const todo = [process.pid];
-  while (todo.length) {
-    const p = todo.pop();
-    for (const c of kids.get(p) || []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-function pssBytes() {
-  let kb = 0;
-  for (const pid of children()) {
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return kb * 1024;
-}
-
-// ---------------------------------------------------------------------------
-
 const COMMON = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 const WEBGPU = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
 
@@ -165,8 +121,7 @@ async function runOne(base, name, size) {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...COMMON, ...WEBGPU] });
   const out = { impl: name, label: spec.label, size, browser: browser.version() };
   const foreign = new Set();
-  let peak = 0;
-  let timer = null;
+  let mem = null; // peakSampler while the runs go
   try {
     const context = await browser.newContext();
     context.on('request', (r) => {
@@ -181,11 +136,7 @@ async function runOne(base, name, size) {
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 });
     out.crossOriginIsolated = await page.evaluate(() => self.crossOriginIsolated);
     await new Promise((r) => setTimeout(r, 500));
-    const idle = pssBytes();
-    peak = idle;
-    timer = setInterval(() => {
-      peak = Math.max(peak, pssBytes());
-    }, 200);
+    mem = peakSampler(200);
     const t0 = Date.now();
     const limit = Number(args['impl-timeout-s']) * 1000;
     let killer;
@@ -195,15 +146,15 @@ async function runOne(base, name, size) {
         killer = setTimeout(() => reject(new Error(`timed out after ${limit / 1000} s`)), limit);
       }),
     ]).finally(() => clearTimeout(killer));
-    clearInterval(timer);
-    timer = null;
-    peak = Math.max(peak, pssBytes());
+    const { idle } = mem;
+    const peak = mem.stop();
+    mem = null;
     Object.assign(out, result, { ok: true, wallS: (Date.now() - t0) / 1000, idlePssMB: idle / 2 ** 20, peakPssMB: peak / 2 ** 20, peakAboveIdleMB: (peak - idle) / 2 ** 20 });
     out.console = consoleLines.filter((l) => !/: (first restore|run \d+|ready in)/.test(l)).slice(0, 20);
   } catch (err) {
     out.ok = false;
     out.error = String(err && err.message ? err.message : err).split('\n')[0];
-    if (timer) clearInterval(timer);
+    if (mem) mem.stop();
   } finally {
     await browser.close().catch(() => {});
   }

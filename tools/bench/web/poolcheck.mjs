@@ -11,6 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { peakSampler } from './pss.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -25,37 +26,6 @@ const { values: a } = parseArgs({
 });
 const [W, H] = a.size.split('x').map(Number);
 
-// Peak memory: the largest sum of PSS over every process this driver
-// started (the browser and its renderer), sampled every 500 ms, as
-// bench.mjs measures it.
-function pssBytes() {
-  const kids = new Map();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  let kb = 0;
-  const todo = [process.pid];
-  while (todo.length) {
-    for (const c of kids.get(todo.pop()) || []) {
-      todo.push(c);
-      try {
-        const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${c}/smaps_rollup`, 'utf8'));
-        if (m) kb += Number(m[1]);
-      } catch {
-        // gone
-      }
-    }
-  }
-  return kb * 1024;
-}
 const root = path.resolve(a.site);
 const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.json': 'application/json', '.duir': 'application/octet-stream' };
 const server = http.createServer((req, res) => {
@@ -85,11 +55,7 @@ try {
   page.on('console', (m) => console.error(`page: ${m.text()}`));
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   await page.goto(`${base}index.html`);
-  const idle = pssBytes();
-  let peak = idle;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, pssBytes());
-  }, 500);
+  const mem = peakSampler(500); // peak memory, sampled every 500 ms
   const out = await page.evaluate(
     async ({ W, H, tile, workers, steps, order, photo }) => {
       const { DiffuirClient } = await import('./client.js');
@@ -133,9 +99,8 @@ try {
     },
     { W, H, tile: Number(a.tile), workers: Number(a.workers), steps: Number(a.steps), order: a.order.split(','), photo: a.photo ? '/__photo' : null },
   );
-  clearInterval(sampler);
-  out.peakMB = Math.round(peak / 2 ** 20);
-  out.idleMB = Math.round(idle / 2 ** 20);
+  out.peakMB = Math.round(mem.stop() / 2 ** 20);
+  out.idleMB = Math.round(mem.idle / 2 ** 20);
   console.log(JSON.stringify(out));
   console.log(
     `${out.size}, ${out.tiles} tiles of ${a.tile} px, ${a.steps} steps (${out.backend}; ${out.cores} cores, deviceMemory ${out.deviceMemory}): ` +
