@@ -188,6 +188,45 @@ func (f *fn) addTo(i uint32, c int32) {
 	f.set(i)
 }
 
+// mov emits dst = src.
+func (f *fn) mov(dst, src uint32) { f.get(src); f.set(dst) }
+
+// shl emits i32.shl by the constant k.
+func (f *fn) shl(k int32) { f.i32(k); f.op(opI32Shl) }
+
+// sum pushes the i32 a + b.
+func (f *fn) sum(a, b uint32) { f.get(a); f.get(b); f.op(opI32Add) }
+
+// diff emits dst = a - b (i32).
+func (f *fn) diff(dst, a, b uint32) { f.get(a); f.get(b); f.op(opI32Sub); f.set(dst) }
+
+// load pushes the vector at p + off; loadAt the one at a + b + off.
+func (f *fn) load(p, off uint32)      { f.get(p); f.simdMem(v128Load, 2, off) }
+func (f *fn) loadAt(a, b, off uint32) { f.sum(a, b); f.simdMem(v128Load, 2, off) }
+
+// put stores the vector push leaves at p + off; store the v128 local v.
+func (f *fn) put(p, off uint32, push func()) { f.get(p); push(); f.simdMem(v128Store, 2, off) }
+func (f *fn) store(p, v, off uint32)         { f.put(p, off, func() { f.get(v) }) }
+
+// zero sets the v128 locals to 0.
+func (f *fn) zero(vs ...uint32) {
+	for _, v := range vs {
+		f.v128Zero()
+		f.set(v)
+	}
+}
+
+// splat emits the v128 local dst = f32x4.splat(the f32 local src).
+func (f *fn) splat(dst, src uint32) { f.get(src); f.simd(f32x4Splat); f.set(dst) }
+
+// accV emits acc = acc op x, x pushed by push (v128 locals, SIMD op).
+func (f *fn) accV(acc uint32, op uint32, push func()) {
+	f.get(acc)
+	push()
+	f.simd(op)
+	f.set(acc)
+}
+
 // module assembles functions into a binary module that imports its memory
 // as env.mem and exports every function under its name.
 func module(fns []*fn) []byte {
@@ -289,14 +328,32 @@ func (f *fn) lane(l byte) {
 // loopUntil emits `for ; p < end; p += step { body }` over byte pointers
 // (i32 locals, unsigned compare).
 func (f *fn) loopUntil(p, end uint32, step int32, body func()) {
+	f.loopCmp(p, end, opI32GeU, step, body)
+}
+
+// forPtr emits `for p = start; p < end; p += step { body }` (bytes).
+func (f *fn) forPtr(p, start, end uint32, step int32, body func()) {
+	f.mov(p, start)
+	f.loopUntil(p, end, step, body)
+}
+
+// forRange emits `for i = 0; i < n; i += step { body }` (signed counts).
+func (f *fn) forRange(i, n uint32, step int32, body func()) {
+	f.i32(0)
+	f.set(i)
+	f.loopCmp(i, n, opI32GeS, step, body)
+}
+
+// loopCmp is the loop of loopUntil and forRange: it leaves when i ge n.
+func (f *fn) loopCmp(i, n uint32, ge byte, step int32, body func()) {
 	f.block()
 	f.loop()
-	f.get(p)
-	f.get(end)
-	f.op(opI32GeU)
+	f.get(i)
+	f.get(n)
+	f.op(ge)
 	f.brIf(1)
 	body()
-	f.addTo(p, step)
+	f.addTo(i, step)
 	f.br(0)
 	f.end()
 	f.end()
@@ -306,8 +363,7 @@ func (f *fn) loopUntil(p, end uint32, step int32, body func()) {
 func (f *fn) endPtr(e, p, n uint32) {
 	f.get(p)
 	f.get(n)
-	f.i32(2)
-	f.op(opI32Shl)
+	f.shl(2)
 	f.op(opI32Add)
 	f.set(e)
 }

@@ -13,20 +13,17 @@ func i32s(n int) []byte {
 	return b
 }
 
-// hsum leaves the sum of the four lanes of v on the stack, as
-// (l0+l1)+(l2+l3).
-func (f *fn) hsum(v uint32) {
-	f.get(v)
-	f.lane(0)
-	f.get(v)
-	f.lane(1)
-	f.op(opF32Add)
-	f.get(v)
-	f.lane(2)
-	f.get(v)
-	f.lane(3)
-	f.op(opF32Add)
-	f.op(opF32Add)
+// reduce leaves op (f32 add or max) over the four lanes of v on the stack,
+// as (l0 op l1) op (l2 op l3).
+func (f *fn) reduce(v uint32, op byte) {
+	for l := range byte(4) {
+		f.get(v)
+		f.lane(l)
+		if l%2 == 1 {
+			f.op(op)
+		}
+	}
+	f.op(op)
 }
 
 // dot4(k, v, vstride, ne, n, out, ostride): for each e < ne (a multiple of
@@ -50,68 +47,50 @@ func dot4(relaxed bool) *fn {
 	}
 	kv := f.local(tV128)
 	f.endPtr(kEnd, k, n)
-	f.i32(0)
-	f.set(e)
-	f.block()
-	f.loop()
-	f.get(e)
-	f.get(ne)
-	f.op(opI32GeS)
-	f.brIf(1)
-	for _, a := range acc {
-		f.v128Zero()
-		f.set(a)
-	}
-	// vp = v + e*vstride - k, so that row j's element is at kp + vp + j*vstride
-	f.get(v)
-	f.get(e)
-	f.get(vstride)
-	f.op(opI32Mul)
-	f.op(opI32Add)
-	f.get(k)
-	f.op(opI32Sub)
-	f.set(vp)
-	f.get(k)
-	f.set(kp)
-	f.loopUntil(kp, kEnd, 16, func() {
-		f.get(kp)
-		f.simdMem(v128Load, 2, 0)
-		f.set(kv)
-		for j, a := range acc {
-			f.maddL(relaxed, a, func() { f.get(kv) }, func() {
-				f.get(kp)
-				f.get(vp)
-				f.op(opI32Add)
-				if j > 0 {
-					f.get(vstride)
-					f.i32(int32(j))
-					f.op(opI32Mul)
-					f.op(opI32Add)
-				}
-				f.simdMem(v128Load, 2, 0)
-			})
-		}
-	})
-	for j, a := range acc {
-		// op = out + (e+j)*ostride; *op += hsum(acc j)
-		f.get(out)
+	f.forRange(e, ne, 4, func() {
+		f.zero(acc[:]...)
+		// vp = v + e*vstride - k, so that row j's element is at kp + vp + j*vstride
+		f.get(v)
 		f.get(e)
-		f.i32(int32(j))
-		f.op(opI32Add)
-		f.get(ostride)
+		f.get(vstride)
 		f.op(opI32Mul)
 		f.op(opI32Add)
-		f.tee(op)
-		f.get(op)
-		f.mem(opF32Load, 2, 0)
-		f.hsum(a)
-		f.op(opF32Add)
-		f.mem(opF32Store, 2, 0)
-	}
-	f.addTo(e, 4)
-	f.br(0)
-	f.end()
-	f.end()
+		f.get(k)
+		f.op(opI32Sub)
+		f.set(vp)
+		f.forPtr(kp, k, kEnd, 16, func() {
+			f.load(kp, 0)
+			f.set(kv)
+			for j, a := range acc {
+				f.maddL(relaxed, a, func() { f.get(kv) }, func() {
+					f.sum(kp, vp)
+					if j > 0 {
+						f.get(vstride)
+						f.i32(int32(j))
+						f.op(opI32Mul)
+						f.op(opI32Add)
+					}
+					f.simdMem(v128Load, 2, 0)
+				})
+			}
+		})
+		for j, a := range acc {
+			// op = out + (e+j)*ostride; *op += hsum(acc j)
+			f.get(out)
+			f.get(e)
+			f.i32(int32(j))
+			f.op(opI32Add)
+			f.get(ostride)
+			f.op(opI32Mul)
+			f.op(opI32Add)
+			f.tee(op)
+			f.get(op)
+			f.mem(opF32Load, 2, 0)
+			f.reduce(a, opF32Add)
+			f.op(opF32Add)
+			f.mem(opF32Store, 2, 0)
+		}
+	})
 	return f
 }
 
@@ -136,12 +115,9 @@ func gemvt(relaxed bool) *fn {
 	ck := f.local(tV128)
 	f.endPtr(dEnd, dst, n)
 	f.endPtr(cEnd, c, nc)
-	f.get(dst)
-	f.set(dp)
-	f.loopUntil(dp, dEnd, 64, func() {
+	f.forPtr(dp, dst, dEnd, 64, func() {
 		for j, a := range s {
-			f.get(dp)
-			f.simdMem(v128Load, 2, uint32(16*j))
+			f.load(dp, uint32(16*j))
 			f.set(a)
 		}
 		// xp = x + (dp - dst)
@@ -151,27 +127,18 @@ func gemvt(relaxed bool) *fn {
 		f.op(opI32Sub)
 		f.op(opI32Add)
 		f.set(xp)
-		f.get(c)
-		f.set(cp)
-		f.loopUntil(cp, cEnd, 4, func() {
+		f.forPtr(cp, c, cEnd, 4, func() {
 			f.get(cp)
 			f.simdMem(v128Load32Splt, 2, 0)
 			f.set(ck)
 			for j, a := range s {
-				f.maddL(relaxed, a, func() { f.get(ck) }, func() {
-					f.get(xp)
-					f.simdMem(v128Load, 2, uint32(16*j))
-				})
+				f.maddL(relaxed, a, func() { f.get(ck) }, func() { f.load(xp, uint32(16*j)) })
 			}
-			f.get(xp)
-			f.get(stride)
-			f.op(opI32Add)
+			f.sum(xp, stride)
 			f.set(xp)
 		})
 		for j, a := range s {
-			f.get(dp)
-			f.get(a)
-			f.simdMem(v128Store, 2, uint32(16*j))
+			f.store(dp, a, uint32(16*j))
 		}
 	})
 	return f
@@ -189,29 +156,18 @@ func expsub() *fn {
 	p, end := f.local(tI32), f.local(tI32)
 	v, mv, sum, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
 	f.endPtr(end, x, n)
-	f.get(m)
-	f.simd(f32x4Splat)
-	f.set(mv)
-	f.v128Zero()
-	f.set(sum)
-	f.get(x)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(p)
-		f.simdMem(v128Load, 2, 0)
+	f.splat(mv, m)
+	f.zero(sum)
+	f.forPtr(p, x, end, 16, func() {
+		f.load(p, 0)
 		f.get(mv)
 		f.simd(f32x4Sub)
 		f.set(v)
 		f.expV(v, t1, t2)
-		f.get(p)
-		f.get(v)
-		f.simdMem(v128Store, 2, 0)
-		f.get(sum)
-		f.get(v)
-		f.simd(f32x4Add)
-		f.set(sum)
+		f.store(p, v, 0)
+		f.accV(sum, f32x4Add, func() { f.get(v) })
 	})
-	f.hsum(sum)
+	f.reduce(sum, opF32Add)
 	return f
 }
 
@@ -228,31 +184,18 @@ func expsubacc() *fn {
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	v, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128)
 	f.endPtr(end, x, n)
-	f.get(x)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(p)
-		f.get(x)
-		f.op(opI32Sub)
-		f.set(off)
-		f.get(p)
-		f.simdMem(v128Load, 2, 0)
-		f.get(m)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
+	f.forPtr(p, x, end, 16, func() {
+		f.diff(off, p, x)
+		f.load(p, 0)
+		f.loadAt(m, off, 0)
 		f.simd(f32x4Sub)
 		f.set(v)
 		f.expV(v, t1, t2)
-		f.get(p)
-		f.get(v)
-		f.simdMem(v128Store, 2, 0)
-		f.get(s)
-		f.get(off)
-		f.op(opI32Add)
+		f.store(p, v, 0)
+		// off becomes the address in s
+		f.sum(s, off)
 		f.tee(off)
-		f.get(off)
-		f.simdMem(v128Load, 2, 0)
+		f.load(off, 0)
 		f.get(v)
 		f.simd(f32x4Add)
 		f.simdMem(v128Store, 2, 0)
@@ -270,20 +213,17 @@ func elementwise(name string, op uint32) *fn {
 	)
 	p, end := f.local(tI32), f.local(tI32)
 	f.endPtr(end, a, n)
-	f.get(a)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(p)
-		f.get(p)
-		f.simdMem(v128Load, 2, 0)
-		f.get(b)
-		f.get(p)
-		f.get(a)
-		f.op(opI32Sub)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
-		f.simd(op)
-		f.simdMem(v128Store, 2, 0)
+	f.forPtr(p, a, end, 16, func() {
+		f.put(p, 0, func() {
+			f.load(p, 0)
+			f.get(b)
+			f.get(p)
+			f.get(a)
+			f.op(opI32Sub)
+			f.op(opI32Add)
+			f.simdMem(v128Load, 2, 0)
+			f.simd(op)
+		})
 	})
 	return f
 }
@@ -298,29 +238,12 @@ func maxof() *fn {
 	p, end := f.local(tI32), f.local(tI32)
 	m := f.local(tV128)
 	f.endPtr(end, x, n)
-	f.get(x)
-	f.simdMem(v128Load, 2, 0)
+	f.load(x, 0)
 	f.set(m)
-	f.get(x)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(m)
-		f.get(p)
-		f.simdMem(v128Load, 2, 0)
-		f.simd(f32x4Max)
-		f.set(m)
+	f.forPtr(p, x, end, 16, func() {
+		f.accV(m, f32x4Max, func() { f.load(p, 0) })
 	})
-	f.get(m)
-	f.lane(0)
-	f.get(m)
-	f.lane(1)
-	f.op(opF32Max)
-	f.get(m)
-	f.lane(2)
-	f.get(m)
-	f.lane(3)
-	f.op(opF32Max)
-	f.op(opF32Max)
+	f.reduce(m, opF32Max)
 	return f
 }
 
@@ -335,18 +258,13 @@ func scale() *fn {
 	p, end := f.local(tI32), f.local(tI32)
 	sv := f.local(tV128)
 	f.endPtr(end, x, n)
-	f.get(s)
-	f.simd(f32x4Splat)
-	f.set(sv)
-	f.get(x)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(p)
-		f.get(p)
-		f.simdMem(v128Load, 2, 0)
-		f.get(sv)
-		f.simd(f32x4Mul)
-		f.simdMem(v128Store, 2, 0)
+	f.splat(sv, s)
+	f.forPtr(p, x, end, 16, func() {
+		f.put(p, 0, func() {
+			f.load(p, 0)
+			f.get(sv)
+			f.simd(f32x4Mul)
+		})
 	})
 	return f
 }
@@ -368,23 +286,11 @@ func affine() *fn {
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	av, bv, v, e, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
 	f.endPtr(end, dst, n)
-	f.get(a)
-	f.simd(f32x4Splat)
-	f.set(av)
-	f.get(b)
-	f.simd(f32x4Splat)
-	f.set(bv)
-	f.get(dst)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(p)
-		f.get(dst)
-		f.op(opI32Sub)
-		f.set(off)
-		f.get(src)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
+	f.splat(av, a)
+	f.splat(bv, b)
+	f.forPtr(p, dst, end, 16, func() {
+		f.diff(off, p, dst)
+		f.loadAt(src, off, 0)
 		f.get(av)
 		f.simd(f32x4Mul)
 		f.get(bv)
@@ -407,17 +313,9 @@ func affine() *fn {
 		f.end()
 		f.get(res)
 		f.if_()
-		f.get(v)
-		f.get(res)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
-		f.simd(f32x4Add)
-		f.set(v)
+		f.accV(v, f32x4Add, func() { f.loadAt(res, off, 0) })
 		f.end()
-		f.get(p)
-		f.get(v)
-		f.simdMem(v128Store, 2, 0)
+		f.store(p, v, 0)
 	})
 	return f
 }
@@ -435,31 +333,16 @@ func dot(relaxed bool) *fn {
 	p, end, d := f.local(tI32), f.local(tI32), f.local(tI32)
 	s0, s1 := f.local(tV128), f.local(tV128)
 	f.endPtr(end, x, n)
-	f.get(y)
-	f.get(x)
-	f.op(opI32Sub)
-	f.set(d)
-	f.v128Zero()
-	f.set(s0)
-	f.v128Zero()
-	f.set(s1)
-	f.get(x)
-	f.set(p)
-	f.loopUntil(p, end, 32, func() {
+	f.diff(d, y, x)
+	f.zero(s0, s1)
+	f.forPtr(p, x, end, 32, func() {
 		for j, s := range []uint32{s0, s1} {
-			f.maddL(relaxed, s, func() {
-				f.get(p)
-				f.simdMem(v128Load, 2, uint32(16*j))
-			}, func() {
-				f.get(p)
-				f.get(d)
-				f.op(opI32Add)
-				f.simdMem(v128Load, 2, uint32(16*j))
-			})
+			off := uint32(16 * j)
+			f.maddL(relaxed, s, func() { f.load(p, off) }, func() { f.loadAt(p, d, off) })
 		}
 	})
-	f.hsum(s0)
-	f.hsum(s1)
+	f.reduce(s0, opF32Add)
+	f.reduce(s1, opF32Add)
 	f.op(opF32Add)
 	return f
 }
@@ -482,45 +365,36 @@ func stat64() *fn {
 	f.get(mean)
 	f.simd(f64x2Splat)
 	f.set(mv)
-	f.v128Zero()
-	f.set(a0)
-	f.v128Zero()
-	f.set(a1)
-	f.get(x)
-	f.set(p)
+	f.zero(a0, a1)
+	f.mov(p, x)
+	// One loop with the squared deviation and one without, so that
+	// neither branches per element.
+	loop := func(sq bool) {
+		f.loopUntil(p, end, 16, func() {
+			for j, a := range []uint32{a0, a1} {
+				f.get(p)
+				f.simdMem(v128Load64Z, 3, uint32(8*j))
+				f.simd(f64x2Promote)
+				if sq {
+					f.get(mv)
+					f.simd(f64x2Sub)
+					f.tee(d)
+					f.get(d)
+					f.simd(f64x2Mul)
+				}
+				f.get(a)
+				f.simd(f64x2Add)
+				f.set(a)
+			}
+		})
+	}
 	f.get(dev)
 	f.if_()
-	f.loopUntil(p, end, 16, func() {
-		for j, a := range []uint32{a0, a1} {
-			f.get(p)
-			f.simdMem(v128Load64Z, 3, uint32(8*j))
-			f.simd(f64x2Promote)
-			f.get(mv)
-			f.simd(f64x2Sub)
-			f.tee(d)
-			f.get(d)
-			f.simd(f64x2Mul)
-			f.get(a)
-			f.simd(f64x2Add)
-			f.set(a)
-		}
-	})
+	loop(true)
 	f.else_()
-	f.loopUntil(p, end, 16, func() {
-		for j, a := range []uint32{a0, a1} {
-			f.get(p)
-			f.simdMem(v128Load64Z, 3, uint32(8*j))
-			f.simd(f64x2Promote)
-			f.get(a)
-			f.simd(f64x2Add)
-			f.set(a)
-		}
-	})
+	loop(false)
 	f.end()
-	f.get(a0)
-	f.get(a1)
-	f.simd(f64x2Add)
-	f.set(a0)
+	f.accV(a0, f64x2Add, func() { f.get(a1) })
 	f.get(a0)
 	f.simd(f64x2ExtractL)
 	f.op(0)
@@ -544,31 +418,19 @@ func sqdevacc() *fn {
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	d := f.local(tV128)
 	f.endPtr(end, acc, n)
-	f.get(acc)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(p)
-		f.get(acc)
-		f.op(opI32Sub)
-		f.set(off)
-		f.get(x)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
-		f.get(mean)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
+	f.forPtr(p, acc, end, 16, func() {
+		f.diff(off, p, acc)
+		f.loadAt(x, off, 0)
+		f.loadAt(mean, off, 0)
 		f.simd(f32x4Sub)
 		f.set(d)
-		f.get(p)
-		f.get(p)
-		f.simdMem(v128Load, 2, 0)
-		f.get(d)
-		f.get(d)
-		f.simd(f32x4Mul)
-		f.simd(f32x4Add)
-		f.simdMem(v128Store, 2, 0)
+		f.put(p, 0, func() {
+			f.load(p, 0)
+			f.get(d)
+			f.get(d)
+			f.simd(f32x4Mul)
+			f.simd(f32x4Add)
+		})
 	})
 	return f
 }
@@ -588,34 +450,18 @@ func lnapply() *fn {
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	gv := f.local(tV128)
 	f.endPtr(end, dst, n)
-	f.get(g)
-	f.simd(f32x4Splat)
-	f.set(gv)
-	f.get(dst)
-	f.set(p)
-	f.loopUntil(p, end, 16, func() {
-		f.get(p)
-		f.get(dst)
-		f.op(opI32Sub)
-		f.set(off)
-		f.get(p)
-		f.get(src)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
-		f.get(mean)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
-		f.simd(f32x4Sub)
-		f.get(inv)
-		f.get(off)
-		f.op(opI32Add)
-		f.simdMem(v128Load, 2, 0)
-		f.simd(f32x4Mul)
-		f.get(gv)
-		f.simd(f32x4Mul)
-		f.simdMem(v128Store, 2, 0)
+	f.splat(gv, g)
+	f.forPtr(p, dst, end, 16, func() {
+		f.diff(off, p, dst)
+		f.put(p, 0, func() {
+			f.loadAt(src, off, 0)
+			f.loadAt(mean, off, 0)
+			f.simd(f32x4Sub)
+			f.loadAt(inv, off, 0)
+			f.simd(f32x4Mul)
+			f.get(gv)
+			f.simd(f32x4Mul)
+		})
 	})
 	return f
 }
