@@ -338,6 +338,9 @@ async function handle(msg) {
       }
       case 'estimate': {
         post({ id, type: 'result', result: await estimate(id, msg) });
+        // The photo is likely restored next: ready its program now, while
+        // the user looks at it (best effort; a restore reports any error).
+        await api.prepare(Number(msg.width) || 0, Number(msg.height) || 0, msg.options || {}).catch(() => {});
         break;
       }
       case 'profile': {

@@ -3,7 +3,7 @@
 // Command wasm is the browser bridge of DiffUIR Web: built with GOOS=js
 // GOARCH=wasm, it runs inside one dedicated module Web Worker
 // (site/worker.js) and exposes globalThis.diffuirGo: init, loadModel,
-// restore, encode, decode, profile, blend and zip (batch.go) and the tile
+// restore, prepare, encode, decode, profile, blend and zip (batch.go) and the tile
 // calls (tiles.go) return Promises and work in goroutines; cancel and
 // release answer at once (README.md, and the protocol the worker speaks,
 // site/PROTOCOL.md). It only decodes arguments and settles Promises:
@@ -96,7 +96,7 @@ func main() {
 	b.setBackend(be, info.Reason)
 	api := js.Global().Get("Object").New()
 	for name, fn := range map[string]func([]js.Value) (any, error){"init": b.init, "loadModel": b.loadModel,
-		"restore": b.restore, "encode": b.encode, "decode": b.decode, "profile": b.profile,
+		"restore": b.restore, "prepare": b.prepare, "encode": b.encode, "decode": b.decode, "profile": b.profile,
 		"blend": b.blend, "zip": b.zip, // batch.go
 		"tilePlan": b.tilePlan, "restoreTiles": b.restoreTiles, "addTile": b.addTile, "blendTiles": b.blendTiles} { // tiles.go
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return fn(args) }) }))
@@ -267,6 +267,27 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 		}
 		return b.answer(res, rep, o.output(), inFormat, start)
 	})
+}
+
+// prepare(width, height, options) readies the program a restore of that
+// size would build first (restore.Prepare), while the user looks at the
+// photo; it waits for a running job.
+func (b *bridge) prepare(args []js.Value) (any, error) {
+	_, opt, err := restoreArgs(arg(args, 2))
+	if err != nil {
+		return nil, err
+	}
+	b.job.Lock()
+	defer b.job.Unlock()
+	r, err := b.restorer()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := r.Prepare(intArg(args, 0), intArg(args, 1), opt); err != nil {
+		return nil, err
+	}
+	return millisSince(start), nil
 }
 
 // answer keeps a restored image for encode (the last two are kept) and

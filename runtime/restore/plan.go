@@ -55,6 +55,15 @@ func (r *Restorer) Plan(img *imageio.Image, opt Options) (*Plan, error) {
 		imageio.EqualizeHist(p.src)
 		p.Equalized = true
 	}
+	if p.Tiles, p.TileSize, p.Overlap, err = r.tiling(img.W, img.H, opt); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// tiling cuts a w×h image into tiles that fit the backend's buffers and
+// opt.MemoryBudget: the tiles, their side (0: the whole image) and overlap.
+func (r *Restorer) tiling(w, h int, opt Options) ([]tile.Rect, int, int, error) {
 	size, overlap := opt.Tile, opt.Overlap
 	switch {
 	case size == 0:
@@ -65,17 +74,42 @@ func (r *Restorer) Plan(img *imageio.Image, opt Options) (*Plan, error) {
 	if overlap == 0 {
 		overlap = DefaultOverlap
 	}
-	if size, err = r.fitTile(img.W, img.H, size, opt.MemoryBudget); err != nil {
-		return nil, err
+	size, err := r.fitTile(w, h, size, opt.MemoryBudget)
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	if size > 0 && size <= overlap {
 		overlap = size / 4
 	}
-	if p.Tiles, err = tile.Plan(img.W, img.H, size, overlap); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+	tiles, err := tile.Plan(w, h, size, overlap)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("restore: %w", err)
 	}
-	p.TileSize, p.Overlap = size, overlap
-	return p, nil
+	return tiles, size, overlap, nil
+}
+
+// Prepare makes ready what a restore of a w×h image with opt would set up
+// first: the program for its first tile, with its activation memory
+// committed. Callers that know the size early (the page, once a photo is
+// picked) take that time off the restore that follows; a restore of
+// another size replaces it.
+func (r *Restorer) Prepare(w, h int, opt Options) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("restore: %w: prepare for a %dx%d image", ErrOption, w, h)
+	}
+	if _, err := r.steps(opt); err != nil {
+		return err
+	}
+	tiles, _, _, err := r.tiling(w, h, opt)
+	if err != nil {
+		return err
+	}
+	m := model.Multiple(r.Model.Cfg)
+	t := tiles[0]
+	if _, err := r.program((t.H()+m-1)/m*m, (t.W()+m-1)/m*m); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
 }
 
 // fitTile shrinks the tile side (0 = whole image) until every tensor of a

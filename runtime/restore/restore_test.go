@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
@@ -187,6 +188,48 @@ func TestShouldEqualize(t *testing.T) {
 	} {
 		if got := restore.ShouldEqualize(tc.img); got != tc.want {
 			t.Errorf("%s: ShouldEqualize = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Prepare compiles the program of the first tile, so the restore of that
+// size that follows compiles nothing; a bad size or option is an error.
+func TestPrepare(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		w, h        int
+		opt         restore.Options
+		wantCompile []int // pixels of the programs Prepare compiles (Restore then compiles none)
+	}{
+		{"whole", 40, 30, restore.Options{Steps: 1, Tile: -1}, []int{48 * 32}},
+		{"tiles", 70, 50, restore.Options{Steps: 1, Tile: 32, Overlap: 8}, []int{32 * 32}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := &flaky{}
+			r := restore.New(tinyModel(t), be)
+			defer r.Close()
+			if err := r.Prepare(tc.w, tc.h, tc.opt); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(be.compiled, tc.wantCompile) {
+				t.Fatalf("Prepare compiled %v, want %v", be.compiled, tc.wantCompile)
+			}
+			if _, _, err := r.Restore(context.Background(), gradient(tc.w, tc.h, false), tc.opt); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(be.compiled, tc.wantCompile) {
+				t.Fatalf("after Restore: compiled %v, want %v", be.compiled, tc.wantCompile)
+			}
+		})
+	}
+	r := restore.New(tinyModel(t), &flaky{})
+	defer r.Close()
+	for _, bad := range []struct {
+		w, h int
+		opt  restore.Options
+	}{{0, 10, restore.Options{}}, {10, 10, restore.Options{Steps: -1}}} {
+		if err := r.Prepare(bad.w, bad.h, bad.opt); !errors.Is(err, restore.ErrOption) {
+			t.Errorf("Prepare(%d, %d, %+v): %v, want ErrOption", bad.w, bad.h, bad.opt, err)
 		}
 	}
 }

@@ -5,7 +5,7 @@
 // figures are the last run of each), outputs compared byte for byte (they
 // must be identical) and timed in the same browser.
 //
-//   node tools/bench/web/poolcheck.mjs --site dist/site [--size 640x480 | --photo FILE] [--tile 256] [--workers 2] [--steps 3]
+//   node tools/bench/web/poolcheck.mjs --site dist/site [--size 640x480 | --photo FILE] [--tile 256] [--workers 2] [--steps 3] [--estimate [--pause S]]
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -22,6 +22,13 @@ const { values: a } = parseArgs({
     steps: { type: 'string', default: '3' },
     order: { type: 'string', default: '1,N,1,N' },
     photo: { type: 'string' },
+    // ask for the page's estimate first, as the page does when a photo is
+    // picked (on a fresh device that is a short calibration, which also
+    // warms the worker up); it is reported beside the measured times
+    estimate: { type: 'boolean', default: false },
+    // seconds between the estimate and the first restore: a user looking at
+    // the photo and its estimate before clicking Restore
+    pause: { type: 'string', default: '0' },
   },
 });
 const [W, H] = a.size.split('x').map(Number);
@@ -57,7 +64,7 @@ try {
   await page.goto(`${base}index.html`);
   const mem = peakSampler(500); // peak memory, sampled every 500 ms
   const out = await page.evaluate(
-    async ({ W, H, tile, workers, steps, order, photo }) => {
+    async ({ W, H, estimate, pause, tile, workers, steps, order, photo }) => {
       const { DiffuirClient } = await import('./client.js');
       const info = (await import('./build-info.js')).default;
       const c = new DiffuirClient({ backend: 'cpu' });
@@ -73,12 +80,21 @@ try {
       const png = photo ? await (await fetch(photo)).arrayBuffer() : await (await cv.convertToBlob({ type: 'image/png' })).arrayBuffer();
       const opts = { steps, tile, seed: 5, noiseScale: 1, equalize: 'off', format: 'png' };
       const res = {};
+      if (estimate) {
+        const t0 = performance.now();
+        const bm = await createImageBitmap(new Blob([png]));
+        const e = await c.estimate(bm.width, bm.height, { ...opts, workers: 1 });
+        console.log(`estimate: ${(e.ms / 1000).toFixed(2)} s (${e.basis}), answered in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+        await new Promise((r) => setTimeout(r, pause * 1000));
+      }
       for (const w of order) {
         const n = w === 'N' ? workers : 1;
         const t0 = performance.now();
-        const r = await c.restore(png.slice(0), { ...opts, workers: n });
+        const marks = []; // seconds at each finished step
+        const onProgress = (p) => marks.push(((performance.now() - t0) / 1000).toFixed(2));
+        const r = await c.restore(png.slice(0), { ...opts, workers: n }, { onProgress });
         res[w] = { ms: performance.now() - t0, bytes: new Uint8Array(await r.blob.arrayBuffer()), tiles: r.tiles, workers: r.workers || 1, size: `${r.width}x${r.height}` };
-        console.log(`workers ${n}: ${(res[w].ms / 1000).toFixed(2)} s (${res[w].workers} used, ${r.tiles} tiles, ${r.width}x${r.height})`);
+        console.log(`workers ${n}: ${(res[w].ms / 1000).toFixed(2)} s (${res[w].workers} used, ${r.tiles} tiles, ${r.width}x${r.height}; progress at ${marks.join(', ')} s)`);
       }
       res['1'] = res['1'] || res.N;
       res.N = res.N || res['1'];
@@ -97,7 +113,7 @@ try {
         identical: same,
       };
     },
-    { W, H, tile: Number(a.tile), workers: Number(a.workers), steps: Number(a.steps), order: a.order.split(','), photo: a.photo ? '/__photo' : null },
+    { W, H, estimate: a.estimate, pause: Number(a.pause), tile: Number(a.tile), workers: Number(a.workers), steps: Number(a.steps), order: a.order.split(','), photo: a.photo ? '/__photo' : null },
   );
   out.peakMB = Math.round(mem.stop() / 2 ** 20);
   out.idleMB = Math.round(mem.idle / 2 ** 20);
