@@ -44,11 +44,7 @@ func conv(relaxed bool) *fn {
 		scratch
 		nparams
 	)
-	params := make([]byte, nparams)
-	for i := range params {
-		params[i] = tI32
-	}
-	f := newFn("conv", params, nil)
+	f := newFn("conv", i32s(nparams), nil)
 	b, x, sp, op, opEnd, wp, p, n, co, ob, rb, i := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32),
 		f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
 	var acc [8]uint32
@@ -58,110 +54,76 @@ func conv(relaxed bool) *fn {
 	v0, v1, wc, r0, r1 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
 	s := f.local(tF32)
 
-	// opEnd = offs + 4*ntaps
-	f.get(offs)
-	f.get(ntaps)
-	f.i32(2)
-	f.op(opI32Shl)
-	f.op(opI32Add)
-	f.set(opEnd)
-
-	// Chunks outside, blocks of output channels inside: a chunk's taps
-	// (at most a few KiB of the staged rows) stay in the L1 cache while
-	// every block's weights stream through; the other way round, each
-	// block re-read the whole staged tile from L2 (the 1x1 layers ran at
-	// half the speed of the 3x3 ones).
-	f.i32(0)
-	f.set(x)
-	f.block() // exit of the chunk loop
-	f.loop()
-	f.get(x)
-	f.get(nx)
-	f.op(opI32GeS)
-	f.brIf(1)
-
-	f.i32(0)
-	f.set(b)
-	f.block() // exit of the block loop
-	f.loop()
-	f.get(b)
-	f.get(nb)
-	f.op(opI32GeS)
-	f.brIf(1)
-
-	for _, a := range acc {
-		f.v128Zero()
-		f.set(a)
-	}
-	// sp = src + 4x; wp = w + b*wstride; op = offs
-	f.get(src)
-	f.get(x)
-	f.i32(2)
-	f.op(opI32Shl)
-	f.op(opI32Add)
-	f.set(sp)
-	f.get(w)
-	f.get(b)
-	f.get(wstride)
-	f.op(opI32Mul)
-	f.op(opI32Add)
-	f.set(wp)
-	f.get(offs)
-	f.set(op)
-
-	// The tap loop (ntaps >= 1, checked by the caller).
-	f.loop()
-	f.get(sp)
-	f.get(op)
-	f.mem(opI32Load, 2, 0)
-	f.op(opI32Add)
-	f.tee(p)
-	f.simdMem(v128Load, 2, 0)
-	f.set(v0)
-	f.get(p)
-	f.simdMem(v128Load, 2, 16)
-	f.set(v1)
-	for c := range 4 {
-		f.get(wp)
-		f.simdMem(v128Load32Splt, 2, uint32(4*c))
-		f.set(wc)
-		for k, v := range []uint32{v0, v1} {
-			a := acc[2*c+k]
-			if relaxed {
-				f.get(wc)
-				f.get(v)
-				f.get(a)
-				f.simd(f32x4RelMadd)
-			} else {
-				f.get(a)
-				f.get(wc)
-				f.get(v)
-				f.simd(f32x4Mul)
-				f.simd(f32x4Add)
+	// taps sums block b's taps for the chunk at x into acc.
+	taps := func() {
+		// sp = src + 4x; wp = w + b*wstride; op = offs
+		f.get(src)
+		f.get(x)
+		f.shl(2)
+		f.op(opI32Add)
+		f.set(sp)
+		f.get(w)
+		f.get(b)
+		f.get(wstride)
+		f.op(opI32Mul)
+		f.op(opI32Add)
+		f.set(wp)
+		f.mov(op, offs)
+		// The tap loop (ntaps >= 1, checked by the caller).
+		f.loop()
+		f.get(sp)
+		f.get(op)
+		f.mem(opI32Load, 2, 0)
+		f.op(opI32Add)
+		f.tee(p)
+		f.simdMem(v128Load, 2, 0)
+		f.set(v0)
+		f.load(p, 16)
+		f.set(v1)
+		for c := range 4 {
+			f.get(wp)
+			f.simdMem(v128Load32Splt, 2, uint32(4*c))
+			f.set(wc)
+			for k, v := range []uint32{v0, v1} {
+				f.maddL(relaxed, acc[2*c+k], func() { f.get(wc) }, func() { f.get(v) })
 			}
-			f.set(a)
+		}
+		f.addTo(wp, 16)
+		f.get(op)
+		f.i32(4)
+		f.op(opI32Add)
+		f.tee(op)
+		f.get(opEnd)
+		f.op(opI32LtU)
+		f.brIf(0)
+		f.end()
+	}
+
+	// biasAt pushes the address of block b's 4 biases.
+	biasAt := func() {
+		f.get(bias)
+		f.get(b)
+		f.shl(4)
+		f.op(opI32Add)
+	}
+	// addR adds the vectors push(0) and push(16) to r0 and r1.
+	addR := func(push func(off uint32)) {
+		for k, r := range []uint32{r0, r1} {
+			f.accV(r, f32x4Add, func() { push(uint32(16 * k)) })
 		}
 	}
-	f.addTo(wp, 16)
-	f.get(op)
-	f.i32(4)
-	f.op(opI32Add)
-	f.tee(op)
-	f.get(opEnd)
-	f.op(opI32LtU)
-	f.brIf(0)
-	f.end()
-
-	// n = nx - x: pixels left in this chunk's row
-	f.get(nx)
-	f.get(x)
-	f.op(opI32Sub)
-	f.set(n)
-	for c := range 4 {
-		// co = 4b + c; skip when co >= cout
+	// addS adds the float push leaves to s.
+	addS := func(push func()) {
+		f.get(s)
+		push()
+		f.op(opF32Add)
+		f.set(s)
+	}
+	// finish writes output channel co = 4b+c of the chunk from acc: bias
+	// (or what is there) plus res; nothing when co >= cout.
+	finish := func(c int) {
 		f.get(b)
-		f.i32(2)
-		f.op(opI32Shl)
+		f.shl(2)
 		f.i32(int32(c))
 		f.op(opI32Add)
 		f.tee(co)
@@ -173,124 +135,58 @@ func conv(relaxed bool) *fn {
 		f.get(plane)
 		f.op(opI32Mul)
 		f.get(x)
-		f.i32(2)
-		f.op(opI32Shl)
+		f.shl(2)
 		f.op(opI32Add)
 		f.tee(rb)
 		f.get(out)
 		f.op(opI32Add)
 		f.set(ob)
-		f.get(rb)
-		f.get(res)
-		f.op(opI32Add)
+		f.sum(rb, res)
 		f.set(rb)
 
 		f.get(n)
 		f.i32(ConvChunk)
 		f.op(opI32GeS)
 		f.if_() // a whole chunk: vector stores
-		f.get(acc[2*c])
-		f.set(r0)
-		f.get(acc[2*c+1])
-		f.set(r1)
+		f.mov(r0, acc[2*c])
+		f.mov(r1, acc[2*c+1])
 		f.get(bias)
 		f.if_()
-		f.get(bias)
-		f.get(b)
-		f.i32(4)
-		f.op(opI32Shl)
-		f.op(opI32Add)
+		biasAt()
 		f.simdMem(v128Load32Splt, 2, uint32(4*c))
 		f.set(wc)
-		f.get(r0)
-		f.get(wc)
-		f.simd(f32x4Add)
-		f.set(r0)
-		f.get(r1)
-		f.get(wc)
-		f.simd(f32x4Add)
-		f.set(r1)
+		addR(func(uint32) { f.get(wc) })
 		f.else_()
-		f.get(r0)
-		f.get(ob)
-		f.simdMem(v128Load, 2, 0)
-		f.simd(f32x4Add)
-		f.set(r0)
-		f.get(r1)
-		f.get(ob)
-		f.simdMem(v128Load, 2, 16)
-		f.simd(f32x4Add)
-		f.set(r1)
+		addR(func(off uint32) { f.load(ob, off) })
 		f.end()
 		f.get(res)
 		f.if_()
-		f.get(r0)
-		f.get(rb)
-		f.simdMem(v128Load, 2, 0)
-		f.simd(f32x4Add)
-		f.set(r0)
-		f.get(r1)
-		f.get(rb)
-		f.simdMem(v128Load, 2, 16)
-		f.simd(f32x4Add)
-		f.set(r1)
+		addR(func(off uint32) { f.load(rb, off) })
 		f.end()
-		f.get(ob)
-		f.get(r0)
-		f.simdMem(v128Store, 2, 0)
-		f.get(ob)
-		f.get(r1)
-		f.simdMem(v128Store, 2, 16)
+		f.store(ob, r0, 0)
+		f.store(ob, r1, 16)
 
 		f.else_() // the row's last, partial chunk: through scratch
-		f.get(scratch)
-		f.get(acc[2*c])
-		f.simdMem(v128Store, 2, 0)
-		f.get(scratch)
-		f.get(acc[2*c+1])
-		f.simdMem(v128Store, 2, 16)
+		f.store(scratch, acc[2*c], 0)
+		f.store(scratch, acc[2*c+1], 16)
 		// i runs over the remaining pixels' byte offsets: 0, 4, ... 4(n-1)
 		f.i32(0)
 		f.set(i)
 		f.loop()
-		f.get(scratch)
-		f.get(i)
-		f.op(opI32Add)
+		f.sum(scratch, i)
 		f.mem(opF32Load, 2, 0)
 		f.set(s)
 		f.get(bias)
 		f.if_()
-		f.get(s)
-		f.get(bias)
-		f.get(b)
-		f.i32(4)
-		f.op(opI32Shl)
-		f.op(opI32Add)
-		f.mem(opF32Load, 2, uint32(4*c))
-		f.op(opF32Add)
-		f.set(s)
+		addS(func() { biasAt(); f.mem(opF32Load, 2, uint32(4*c)) })
 		f.else_()
-		f.get(s)
-		f.get(ob)
-		f.get(i)
-		f.op(opI32Add)
-		f.mem(opF32Load, 2, 0)
-		f.op(opF32Add)
-		f.set(s)
+		addS(func() { f.sum(ob, i); f.mem(opF32Load, 2, 0) })
 		f.end()
 		f.get(res)
 		f.if_()
-		f.get(s)
-		f.get(rb)
-		f.get(i)
-		f.op(opI32Add)
-		f.mem(opF32Load, 2, 0)
-		f.op(opF32Add)
-		f.set(s)
+		addS(func() { f.sum(rb, i); f.mem(opF32Load, 2, 0) })
 		f.end()
-		f.get(ob)
-		f.get(i)
-		f.op(opI32Add)
+		f.sum(ob, i)
 		f.get(s)
 		f.mem(opF32Store, 2, 0)
 		f.get(i)
@@ -298,22 +194,29 @@ func conv(relaxed bool) *fn {
 		f.op(opI32Add)
 		f.tee(i)
 		f.get(n)
-		f.i32(2)
-		f.op(opI32Shl)
+		f.shl(2)
 		f.op(opI32LtS)
 		f.brIf(0)
 		f.end() // pixel loop
 		f.end() // whole or partial chunk
 		f.end() // co < cout
 	}
-	// next block, then next chunk
-	f.addTo(b, 1)
-	f.br(0)
-	f.end()
-	f.end()
-	f.addTo(x, ConvChunk)
-	f.br(0)
-	f.end()
-	f.end()
+
+	f.endPtr(opEnd, offs, ntaps)
+	// Chunks outside, blocks of output channels inside: a chunk's taps
+	// (at most a few KiB of the staged rows) stay in the L1 cache while
+	// every block's weights stream through; the other way round, each
+	// block re-read the whole staged tile from L2 (the 1x1 layers ran at
+	// half the speed of the 3x3 ones).
+	f.forRange(x, nx, ConvChunk, func() {
+		f.forRange(b, nb, 1, func() {
+			f.zero(acc[:]...)
+			taps()
+			f.diff(n, nx, x) // pixels left in this chunk's row
+			for c := range 4 {
+				finish(c)
+			}
+		})
+	})
 	return f
 }
