@@ -10,11 +10,7 @@
 #   GOOS=js GOARCH=wasm go test -tags simd128 -exec "$PWD/tools/wasmsimd/chromium_exec.sh" ./runtime/backend/cpu/
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$root/site/wasmsimd.js" "$work/"
-(cd "$root" && env -u GOOS -u GOARCH go run ./tools/wasmsimd -js "$work/wasmsimd-kernels.js")
+. "$here/exec_env.sh"
 cp "$(env -u GOOS -u GOARCH go env GOROOT)/lib/wasm/wasm_exec.js" "$work/"
 pw=""
 for d in "$root/tests/web" "$root/tools/bench/web"; do

@@ -9,11 +9,7 @@
 #   GOOS=js GOARCH=wasm go test -tags simd128 -exec "$PWD/tools/wasmsimd/node_exec.sh" ./runtime/backend/cpu/
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$root/site/wasmsimd.js" "$work/"
-(cd "$root" && env -u GOOS -u GOARCH go run ./tools/wasmsimd -js "$work/wasmsimd-kernels.js")
+. "$here/exec_env.sh"
 flags=(--stack-size=8192)
 [[ ${WASMSIMD_LEVEL:-2} -ge 2 ]] && flags+=(--experimental-wasm-relaxed-simd)
 WASMSIMD_LOADER=$work/wasmsimd.js node "${flags[@]}" "$here/node_exec.cjs" "$@"
