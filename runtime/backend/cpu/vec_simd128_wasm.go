@@ -41,8 +41,15 @@ func simdAffine(dst, src, res, n uint32, a, b float32, silu uint32)
 
 const simdMin = 16
 
-// vecs is the longest run of whole vectors of 4 in n elements.
-func vecs(n int) int { return n &^ 3 }
+// simdVecs is how many of n elements go to a kernel: the longest run of
+// whole vectors of 4, or none where there are no kernels or n is too short
+// for the call to pay.
+func simdVecs(n int) int {
+	if simdLevel == 0 || n < simdMin {
+		return 0
+	}
+	return n &^ 3
+}
 
 func optAddr(x []float32) uint32 {
 	if x == nil {
@@ -61,8 +68,8 @@ func dot(x, y []float32) float32 {
 }
 
 func dotRows(out []float32, ostride int, k, v []float32, vstride, ne int) {
-	n := vecs(len(k))
-	if simdLevel == 0 || n < simdMin || ne%4 != 0 || ne == 0 {
+	n := simdVecs(len(k))
+	if n == 0 || ne%4 != 0 || ne == 0 {
 		dotRowsGeneric(out, ostride, k, v, vstride, ne)
 		return
 	}
@@ -95,49 +102,42 @@ func gemvT(dst, c, x []float32, stride int) {
 }
 
 func expSub(x []float32, m float32) float32 {
-	n := vecs(len(x))
-	if simdLevel == 0 || n < simdMin {
-		return expSubGeneric(x, m)
+	if n := simdVecs(len(x)); n > 0 {
+		return simdExpSub(addr(&x[0]), uint32(n), m) + expSubGeneric(x[n:], m)
 	}
-	return simdExpSub(addr(&x[0]), uint32(n), m) + expSubGeneric(x[n:], m)
+	return expSubGeneric(x, m)
 }
 
 func maxInto(m, x []float32) {
 	x = x[:len(m)]
-	n := vecs(len(m))
-	if simdLevel == 0 || n < simdMin {
-		maxIntoGeneric(m, x)
-		return
+	if n := simdVecs(len(m)); n > 0 {
+		simdMaxInto(addr(&m[0]), addr(&x[0]), uint32(n))
+		m, x = m[n:], x[n:]
 	}
-	simdMaxInto(addr(&m[0]), addr(&x[0]), uint32(n))
-	maxIntoGeneric(m[n:], x[n:])
+	maxIntoGeneric(m, x)
 }
 
 func mulInto(x, s []float32) {
 	s = s[:len(x)]
-	n := vecs(len(x))
-	if simdLevel == 0 || n < simdMin {
-		mulIntoGeneric(x, s)
-		return
+	if n := simdVecs(len(x)); n > 0 {
+		simdMulInto(addr(&x[0]), addr(&s[0]), uint32(n))
+		x, s = x[n:], s[n:]
 	}
-	simdMulInto(addr(&x[0]), addr(&s[0]), uint32(n))
-	mulIntoGeneric(x[n:], s[n:])
+	mulIntoGeneric(x, s)
 }
 
 func expSubAcc(x, m, s []float32) {
 	m, s = m[:len(x)], s[:len(x)]
-	n := vecs(len(x))
-	if simdLevel == 0 || n < simdMin {
-		expSubAccGeneric(x, m, s)
-		return
+	if n := simdVecs(len(x)); n > 0 {
+		simdExpSubAcc(addr(&x[0]), addr(&m[0]), addr(&s[0]), uint32(n))
+		x, m, s = x[n:], m[n:], s[n:]
 	}
-	simdExpSubAcc(addr(&x[0]), addr(&m[0]), addr(&s[0]), uint32(n))
-	expSubAccGeneric(x[n:], m[n:], s[n:])
+	expSubAccGeneric(x, m, s)
 }
 
 func maxOf(x []float32) float32 {
-	n := vecs(len(x))
-	if simdLevel == 0 || n < simdMin {
+	n := simdVecs(len(x))
+	if n == 0 {
 		return maxOfGeneric(x)
 	}
 	m := simdMaxOf(addr(&x[0]), uint32(n))
@@ -148,13 +148,11 @@ func maxOf(x []float32) float32 {
 }
 
 func scaleVec(x []float32, s float32) {
-	n := vecs(len(x))
-	if simdLevel == 0 || n < simdMin {
-		scaleVecGeneric(x, s)
-		return
+	if n := simdVecs(len(x)); n > 0 {
+		simdScale(addr(&x[0]), uint32(n), s)
+		x = x[n:]
 	}
-	simdScale(addr(&x[0]), uint32(n), s)
-	scaleVecGeneric(x[n:], s)
+	scaleVecGeneric(x, s)
 }
 
 func siluAffine(dst, src, res []float32, a, b float32) {
@@ -170,8 +168,7 @@ func affineSIMD(dst, src, res []float32, a, b float32, silu bool) {
 	if res != nil {
 		res = res[:len(dst)]
 	}
-	n := vecs(len(dst))
-	if simdLevel > 0 && n >= simdMin {
+	if n := simdVecs(len(dst)); n > 0 {
 		var s uint32
 		if silu {
 			s = 1
@@ -202,52 +199,44 @@ func simdSqDevAcc(acc, x, mean, n uint32)
 func simdLnApply(dst, src, mean, inv, n uint32, g float32)
 
 func sum64(x []float32) float64 {
-	n := vecs(len(x))
-	if simdLevel == 0 || n < simdMin {
-		return sum64Generic(x)
+	if n := simdVecs(len(x)); n > 0 {
+		return simdStat64(addr(&x[0]), uint32(n), 0, 0) + sum64Generic(x[n:])
 	}
-	return simdStat64(addr(&x[0]), uint32(n), 0, 0) + sum64Generic(x[n:])
+	return sum64Generic(x)
 }
 
 func sqDev64(x []float32, mean float64) float64 {
-	n := vecs(len(x))
-	if simdLevel == 0 || n < simdMin {
-		return sqDev64Generic(x, mean)
+	if n := simdVecs(len(x)); n > 0 {
+		return simdStat64(addr(&x[0]), uint32(n), mean, 1) + sqDev64Generic(x[n:], mean)
 	}
-	return simdStat64(addr(&x[0]), uint32(n), mean, 1) + sqDev64Generic(x[n:], mean)
+	return sqDev64Generic(x, mean)
 }
 
 func addInto(a, x []float32) {
 	x = x[:len(a)]
-	n := vecs(len(a))
-	if simdLevel == 0 || n < simdMin {
-		addIntoGeneric(a, x)
-		return
+	if n := simdVecs(len(a)); n > 0 {
+		simdAddInto(addr(&a[0]), addr(&x[0]), uint32(n))
+		a, x = a[n:], x[n:]
 	}
-	simdAddInto(addr(&a[0]), addr(&x[0]), uint32(n))
-	addIntoGeneric(a[n:], x[n:])
+	addIntoGeneric(a, x)
 }
 
 func sqDevAcc(acc, x, mean []float32) {
 	x, mean = x[:len(acc)], mean[:len(acc)]
-	n := vecs(len(acc))
-	if simdLevel == 0 || n < simdMin {
-		sqDevAccGeneric(acc, x, mean)
-		return
+	if n := simdVecs(len(acc)); n > 0 {
+		simdSqDevAcc(addr(&acc[0]), addr(&x[0]), addr(&mean[0]), uint32(n))
+		acc, x, mean = acc[n:], x[n:], mean[n:]
 	}
-	simdSqDevAcc(addr(&acc[0]), addr(&x[0]), addr(&mean[0]), uint32(n))
-	sqDevAccGeneric(acc[n:], x[n:], mean[n:])
+	sqDevAccGeneric(acc, x, mean)
 }
 
 func lnApply(dst, src, mean, inv []float32, g float32) {
 	src, mean, inv = src[:len(dst)], mean[:len(dst)], inv[:len(dst)]
-	n := vecs(len(dst))
-	if simdLevel == 0 || n < simdMin {
-		lnApplyGeneric(dst, src, mean, inv, g)
-		return
+	if n := simdVecs(len(dst)); n > 0 {
+		simdLnApply(addr(&dst[0]), addr(&src[0]), addr(&mean[0]), addr(&inv[0]), uint32(n), g)
+		dst, src, mean, inv = dst[n:], src[n:], mean[n:], inv[n:]
 	}
-	simdLnApply(addr(&dst[0]), addr(&src[0]), addr(&mean[0]), addr(&inv[0]), uint32(n), g)
-	lnApplyGeneric(dst[n:], src[n:], mean[n:], inv[n:], g)
+	lnApplyGeneric(dst, src, mean, inv, g)
 }
 
 // Packed weights, zero bias and a staged tile of q for linearAttentionOut
