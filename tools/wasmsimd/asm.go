@@ -126,6 +126,15 @@ func (f *fn) local(t byte) uint32 {
 	return uint32(len(f.params) + len(f.locals) - 1)
 }
 
+// vlocals adds n v128 locals.
+func (f *fn) vlocals(n int) []uint32 {
+	vs := make([]uint32, n)
+	for i := range vs {
+		vs[i] = f.local(tV128)
+	}
+	return vs
+}
+
 func (f *fn) op(b ...byte) { f.code.Write(b) }
 
 func (f *fn) get(i uint32) { f.op(opLocalGet); uleb(&f.code, uint64(i)) }

@@ -47,10 +47,7 @@ func conv(relaxed bool) *fn {
 	f := newFn("conv", i32s(nparams), nil)
 	b, x, sp, op, opEnd, wp, p, n, co, ob, rb, i := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32),
 		f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
-	var acc [8]uint32
-	for k := range acc {
-		acc[k] = f.local(tV128)
-	}
+	acc := f.vlocals(8)
 	v0, v1, wc, r0, r1 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
 	s := f.local(tF32)
 
@@ -210,7 +207,7 @@ func conv(relaxed bool) *fn {
 	// half the speed of the 3x3 ones).
 	f.forRange(x, nx, ConvChunk, func() {
 		f.forRange(b, nb, 1, func() {
-			f.zero(acc[:]...)
+			f.zero(acc...)
 			taps()
 			f.diff(n, nx, x) // pixels left in this chunk's row
 			for c := range 4 {

@@ -41,14 +41,11 @@ func dot4(relaxed bool) *fn {
 	)
 	f := newFn("dot4", i32s(7), nil)
 	e, kp, kEnd, vp, op := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
-	var acc [4]uint32
-	for j := range acc {
-		acc[j] = f.local(tV128)
-	}
+	acc := f.vlocals(4)
 	kv := f.local(tV128)
 	f.endPtr(kEnd, k, n)
 	f.forRange(e, ne, 4, func() {
-		f.zero(acc[:]...)
+		f.zero(acc...)
 		// vp = v + e*vstride - k, so that row j's element is at kp + vp + j*vstride
 		f.get(v)
 		f.get(e)
@@ -108,10 +105,7 @@ func gemvt(relaxed bool) *fn {
 	)
 	f := newFn("gemvt", i32s(6), nil)
 	dp, dEnd, xp, cp, cEnd := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
-	var s [4]uint32
-	for j := range s {
-		s[j] = f.local(tV128)
-	}
+	s := f.vlocals(4)
 	ck := f.local(tV128)
 	f.endPtr(dEnd, dst, n)
 	f.endPtr(cEnd, c, nc)
