@@ -11,17 +11,16 @@ import (
 const (
 	tI32  = 0x7f
 	tF32  = 0x7d
+	tF64  = 0x7c
 	tV128 = 0x7b
 
-	opBlock  = 0x02
-	opLoop   = 0x03
-	opIf     = 0x04
-	opElse   = 0x05
-	opEnd    = 0x0b
-	opBr     = 0x0c
-	opBrIf   = 0x0d
-	opReturn = 0x0f
-	opDrop   = 0x1a
+	opBlock = 0x02
+	opLoop  = 0x03
+	opIf    = 0x04
+	opElse  = 0x05
+	opEnd   = 0x0b
+	opBr    = 0x0c
+	opBrIf  = 0x0d
 
 	opLocalGet = 0x20
 	opLocalSet = 0x21
@@ -29,35 +28,24 @@ const (
 
 	opI32Load  = 0x28
 	opF32Load  = 0x2a
-	opI32Store = 0x36
 	opF32Store = 0x38
 
 	opI32Const = 0x41
 	opF32Const = 0x43
 
-	opI32Eqz = 0x45
-	opI32Eq  = 0x46
-	opI32Ne  = 0x47
 	opI32LtS = 0x48
 	opI32LtU = 0x49
-	opI32GtS = 0x4a
 	opI32GeS = 0x4e
 	opI32GeU = 0x4f
 
 	opI32Add = 0x6a
 	opI32Sub = 0x6b
 	opI32Mul = 0x6c
-	opI32And = 0x71
 	opI32Shl = 0x74
 
-	opF32Add  = 0x92
-	opF32Sub  = 0x93
-	opF32Mul  = 0x94
-	opF32Div  = 0x95
-	opF32Min  = 0x96
-	opF32Max  = 0x97
-	opF32Sqrt = 0x91
-	opF32Neg  = 0x8c
+	opF32Add = 0x92
+	opF32Max = 0x97
+	opF64Add = 0xa0
 
 	simdPrefix = 0xfd
 	// SIMD128 opcodes (after the 0xfd prefix, LEB128 encoded).
@@ -65,14 +53,29 @@ const (
 	v128Load32Splt = 0x09
 	v128Store      = 0x0b
 	v128Const      = 0x0c
+	i32x4Splat     = 0x11
 	f32x4Splat     = 0x13
-	f32x4ExtractLn = 0x1f
+	f64x2Splat     = 0x14
+	f32x4ExtractL  = 0x1f
+	f64x2ExtractL  = 0x21
+	f32x4Lt        = 0x43
+	f32x4Gt        = 0x44
+	v128Andnot     = 0x4f
+	v128Bitselect  = 0x52
+	v128Load64Z    = 0x5d
+	f64x2Promote   = 0x5f
+	f32x4Floor     = 0x68
+	i32x4Shl       = 0xab
+	i32x4Add       = 0xae
 	f32x4Add       = 0xe4
 	f32x4Sub       = 0xe5
 	f32x4Mul       = 0xe6
 	f32x4Div       = 0xe7
-	f32x4Min       = 0xe8
 	f32x4Max       = 0xe9
+	f64x2Add       = 0xf0
+	f64x2Sub       = 0xf1
+	f64x2Mul       = 0xf2
+	i32x4TruncSatS = 0xf8
 	f32x4RelMadd   = 0x105 // relaxed SIMD: a*b+c, fused or not as the CPU does it
 )
 
@@ -314,20 +317,6 @@ func module(fns []*fn) []byte {
 	return m.Bytes()
 }
 
-// Comparison, bitwise and conversion opcodes (after 0xfd).
-const (
-	f32x4Lt        = 0x43
-	f32x4Gt        = 0x44
-	v128And        = 0x4e
-	v128Bitselect  = 0x52
-	f32x4Floor     = 0x68
-	i32x4Shl       = 0xab
-	i32x4Add       = 0xae
-	i32x4TruncSatS = 0xf8
-	i32x4Splat     = 0x11
-	f32x4ExtractL  = 0x1f
-)
-
 // lane emits f32x4.extract_lane l.
 func (f *fn) lane(l byte) {
 	f.simd(f32x4ExtractL)
@@ -471,19 +460,3 @@ func (f *fn) expV(x, t1, t2 uint32) {
 	f.simd(v128Andnot)
 	f.set(x)
 }
-
-const v128Andnot = 0x4f
-
-// f64 opcodes for the group statistics, which runtime/backend/cpu sums in
-// float64.
-const (
-	tF64          = 0x7c
-	opF64Add      = 0xa0
-	f64x2Splat    = 0x14
-	f64x2ExtractL = 0x21
-	v128Load64Z   = 0x5d
-	f64x2Promote  = 0x5f
-	f64x2Add      = 0xf0
-	f64x2Sub      = 0xf1
-	f64x2Mul      = 0xf2
-)
