@@ -231,12 +231,20 @@ func (f *fn) zero(vs ...uint32) {
 // splat emits the v128 local dst = f32x4.splat(the f32 local src).
 func (f *fn) splat(dst, src uint32) { f.get(src); f.simd(f32x4Splat); f.set(dst) }
 
-// accV emits acc = acc op x, x pushed by push (v128 locals, SIMD op).
+// accV emits acc = acc op x, x pushed by push (v128 locals, SIMD op);
+// update the same for the vector at p.
 func (f *fn) accV(acc uint32, op uint32, push func()) {
 	f.get(acc)
 	push()
 	f.simd(op)
 	f.set(acc)
+}
+func (f *fn) update(p uint32, op uint32, push func()) {
+	f.put(p, 0, func() {
+		f.load(p, 0)
+		push()
+		f.simd(op)
+	})
 }
 
 // module assembles functions into a binary module that imports its memory

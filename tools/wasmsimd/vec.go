@@ -208,15 +208,14 @@ func elementwise(name string, op uint32) *fn {
 	p, end := f.local(tI32), f.local(tI32)
 	f.endPtr(end, a, n)
 	f.forPtr(p, a, end, 16, func() {
-		f.put(p, 0, func() {
-			f.load(p, 0)
+		f.update(p, op, func() {
+			// b + (p - a)
 			f.get(b)
 			f.get(p)
 			f.get(a)
 			f.op(opI32Sub)
 			f.op(opI32Add)
 			f.simdMem(v128Load, 2, 0)
-			f.simd(op)
 		})
 	})
 	return f
@@ -254,11 +253,7 @@ func scale() *fn {
 	f.endPtr(end, x, n)
 	f.splat(sv, s)
 	f.forPtr(p, x, end, 16, func() {
-		f.put(p, 0, func() {
-			f.load(p, 0)
-			f.get(sv)
-			f.simd(f32x4Mul)
-		})
+		f.update(p, f32x4Mul, func() { f.get(sv) })
 	})
 	return f
 }
@@ -418,12 +413,10 @@ func sqdevacc() *fn {
 		f.loadAt(mean, off, 0)
 		f.simd(f32x4Sub)
 		f.set(d)
-		f.put(p, 0, func() {
-			f.load(p, 0)
+		f.update(p, f32x4Add, func() {
 			f.get(d)
 			f.get(d)
 			f.simd(f32x4Mul)
-			f.simd(f32x4Add)
 		})
 	})
 	return f
