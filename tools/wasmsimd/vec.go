@@ -72,7 +72,7 @@ func dot4(relaxed bool) *fn {
 			}
 		})
 		for j, a := range acc {
-			// op = out + (e+j)*ostride; *op += hsum(acc j)
+			// op = out + (e+j)*ostride; *op += the sum of acc j's lanes
 			f.get(out)
 			f.get(e)
 			f.i32(int32(j))
