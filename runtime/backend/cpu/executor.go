@@ -48,6 +48,8 @@ type program struct {
 	pool   *pool
 	taps   bool
 	bytes  int64
+	// headQKV is the one q, k and v buffer of the headwise attentions.
+	headQKV []float32
 
 	backend.HostStepper // the sampler loop around Run
 }
@@ -63,7 +65,12 @@ func (b *Backend) Compile(g *backend.Graph, w backend.Weights, taps bool) (backe
 			pinned = append(pinned, t)
 		}
 	}
-	p := &program{g: g, plan: g.PlanMemory(pinned), time: make([]float32, g.TimeLen), taps: taps}
+	g0 := g
+	var headBuf int
+	if !taps {
+		g, headBuf = fuseHeads(g, pinned)
+	}
+	p := &program{g: g0, plan: g.PlanMemory(pinned), time: make([]float32, g.TimeLen), taps: taps}
 	for _, size := range p.plan.Sizes {
 		p.slots = append(p.slots, commit(make([]float32, size)))
 		p.bytes += int64(size) * 4
@@ -74,13 +81,14 @@ func (b *Backend) Compile(g *backend.Graph, w backend.Weights, taps bool) (backe
 			p.bufs[t.ID] = p.slots[s][:t.Len()]
 		}
 	}
+	p.headQKV = commit(p.scratch(headBuf))
 	for _, op := range g.Ops {
 		if err := p.add(op, w); err != nil {
 			return nil, fmt.Errorf("cpu: compile %s: %w", op.Label(), err)
 		}
 	}
 	p.pool = newPool(b.threads())
-	p.HostStepper = backend.NewHostStepper(g, p.Run)
+	p.HostStepper = backend.NewHostStepper(g0, p.Run)
 	return p, nil
 }
 
@@ -110,6 +118,8 @@ func (p *program) scratch(n int) []float32 {
 
 func (p *program) add(op backend.Op, w backend.Weights) error {
 	switch o := op.(type) {
+	case *headwiseAttention:
+		return p.addHeadwise(o, w)
 	case *backend.Conv:
 		cin := o.A.C + o.B.C
 		wt, err := backend.Vector(w, o.Weight, o.Out.C*cin*o.K*o.K)
