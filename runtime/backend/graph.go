@@ -238,6 +238,10 @@ type Device struct {
 	// for a backend that lays tensors out otherwise than the graph (the GPU
 	// splits the attention layers' qkv); nil: the graph's largest tensor.
 	LargestBuffer func(g *Graph) int64
+	// PlannedBytes, when set, is the activation memory a program of g
+	// plans, for a backend that plans otherwise than g.PlanMemory (the CPU
+	// runs linear attention head by head); nil: 4 bytes per planned float.
+	PlannedBytes func(g *Graph) int64
 }
 
 // Program is a graph compiled for one image size. Its Stepper methods run

@@ -142,7 +142,11 @@ func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
 		}
 		planned := int64(0)
 		if budget > 0 {
-			planned = 4 * int64(g.PlanMemory([]backend.Tensor{g.Input, g.Output}).Total())
+			if dev.PlannedBytes != nil {
+				planned = dev.PlannedBytes(g)
+			} else {
+				planned = 4 * int64(g.PlanMemory([]backend.Tensor{g.Input, g.Output}).Total())
+			}
 		}
 		fits := maxBytes <= 0 || largestBytes <= maxBytes
 		if fits && (budget <= 0 || planned <= budget) {

@@ -27,7 +27,14 @@ func (b *Backend) Name() string {
 }
 
 // Device is the host: no buffer limit beyond memory.
-func (b *Backend) Device() backend.Device { return backend.Device{} }
+func (b *Backend) Device() backend.Device { return backend.Device{PlannedBytes: plannedBytes} }
+
+// plannedBytes is the activation memory Compile plans for g (without taps).
+func plannedBytes(g *backend.Graph) int64 {
+	pinned := []backend.Tensor{g.Input, g.Output}
+	fused, headBuf := fuseHeads(g, pinned)
+	return 4 * int64(fused.PlanMemory(pinned).Total()+headBuf)
+}
 
 // Close does nothing: programs own all the memory.
 func (b *Backend) Close() error { return nil }

@@ -33,6 +33,9 @@ func TestHeadwiseAttentionMatchesUnfused(t *testing.T) {
 	if after >= before {
 		t.Errorf("planned activations: %d floats unfused, %d headwise", before, after)
 	}
+	if got := (&Backend{}).Device().PlannedBytes(g); got != 4*int64(after) {
+		t.Errorf("Device().PlannedBytes = %d, want %d", got, 4*after)
+	}
 	t.Logf("planned activations: %d floats unfused, %d headwise (%.2fx)", before, after, float64(after)/float64(before))
 	r := rand.New(rand.NewPCG(1, 2))
 	in := make([]float32, g.Input.Len())
