@@ -155,7 +155,6 @@ func TestBadInputs(t *testing.T) {
 		{"zero-size image", []string{"restore", write("zero.png", zb), "-o", out, "--model", pack}, "dimension"},
 		{"huge image", []string{"restore", write("huge.png", hb), "-o", out, "--model", pack}, "large"},
 		{"negative memory budget", []string{"restore", photo, "-o", out, "--model", pack, "--memory", "-1"}, "must not be negative"},
-		{"memory budget below one tile", []string{"restore", photo, "-o", out, "--model", pack, "--memory", "1", "--backend", "cpu"}, "memory budget too small"},
 		{"bad steps", []string{"restore", photo, "-o", out, "--model", pack, "--steps", "50"}, "steps"},
 		{"bad bit depth", []string{"restore", photo, "-o", out, "--model", pack, "--bit-depth", "12"}, "bit-depth"},
 		{"bad output format", []string{"restore", photo, "-o", filepath.Join(dir, "out.gif"), "--model", pack}, "gif"},
