@@ -134,6 +134,9 @@ func TestBadInputs(t *testing.T) {
 	must(t, png.Encode(&huge, image.NewGray(image.Rect(0, 0, 1, 1))))
 	hb := huge.Bytes()
 	setPNGSize(hb, 60000, 60000)
+	// Large enough that even the smallest tile (32x32) plans over 1 MiB.
+	var mid bytes.Buffer
+	must(t, png.Encode(&mid, image.NewGray(image.Rect(0, 0, 48, 40))))
 
 	out := filepath.Join(dir, "out.png")
 	for _, tc := range []struct {
@@ -155,6 +158,7 @@ func TestBadInputs(t *testing.T) {
 		{"zero-size image", []string{"restore", write("zero.png", zb), "-o", out, "--model", pack}, "dimension"},
 		{"huge image", []string{"restore", write("huge.png", hb), "-o", out, "--model", pack}, "large"},
 		{"negative memory budget", []string{"restore", photo, "-o", out, "--model", pack, "--memory", "-1"}, "must not be negative"},
+		{"memory budget below one tile", []string{"restore", write("mid.png", mid.Bytes()), "-o", out, "--model", pack, "--memory", "1", "--backend", "cpu"}, "memory budget too small"},
 		{"bad steps", []string{"restore", photo, "-o", out, "--model", pack, "--steps", "50"}, "steps"},
 		{"bad bit depth", []string{"restore", photo, "-o", out, "--model", pack, "--bit-depth", "12"}, "bit-depth"},
 		{"bad output format", []string{"restore", photo, "-o", filepath.Join(dir, "out.gif"), "--model", pack}, "gif"},
