@@ -123,21 +123,29 @@ func (p *program) scratch(n int) []float32 {
 	return make([]float32, n)
 }
 
+// convParams reads a convolution's weights (Cout, Cin, K, K) and its bias
+// (nil without one).
+func convParams(o *backend.Conv, w backend.Weights) (wt, bias []float32, err error) {
+	if wt, err = backend.Vector(w, o.Weight, o.Out.C*(o.A.C+o.B.C)*o.K*o.K); err != nil {
+		return nil, nil, err
+	}
+	if o.Bias != "" {
+		if bias, err = backend.Vector(w, o.Bias, o.Out.C); err != nil {
+			return nil, nil, err
+		}
+	}
+	return wt, bias, nil
+}
+
 func (p *program) add(op backend.Op, w backend.Weights) error {
 	switch o := op.(type) {
 	case *headwiseAttention:
 		return p.addHeadwise(o, w)
 	case *backend.Conv:
 		cin := o.A.C + o.B.C
-		wt, err := backend.Vector(w, o.Weight, o.Out.C*cin*o.K*o.K)
+		wt, bias, err := convParams(o, w)
 		if err != nil {
 			return err
-		}
-		var bias []float32
-		if o.Bias != "" {
-			if bias, err = backend.Vector(w, o.Bias, o.Out.C); err != nil {
-				return err
-			}
 		}
 		pc, err := PackConv(ConvSpec{Cin: cin, Cout: o.Out.C, K: o.K, Stride: o.Stride, Pad: o.Pad, Upsample: o.Upsample}, wt, bias)
 		if err != nil {

@@ -77,15 +77,9 @@ func (p *program) addHeadwise(o *headwiseAttention, w backend.Weights) error {
 	c, la := o.conv, o.la
 	cin, hid, dh := c.A.C, la.Heads*la.DimHead, la.DimHead
 	n := la.QKV.H * la.QKV.W
-	wt, err := backend.Vector(w, c.Weight, c.Out.C*cin)
+	wt, bias, err := convParams(c, w)
 	if err != nil {
 		return err
-	}
-	var bias []float32
-	if c.Bias != "" {
-		if bias, err = backend.Vector(w, c.Bias, c.Out.C); err != nil {
-			return err
-		}
 	}
 	qkv := p.headQKV[:o.headBufLen()]
 	out := p.buf(la.Out)
