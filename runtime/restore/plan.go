@@ -104,9 +104,7 @@ func (r *Restorer) Prepare(w, h int, opt Options) error {
 	if err != nil {
 		return err
 	}
-	m := model.Multiple(r.Model.Cfg)
-	t := tiles[0]
-	if _, err := r.program((t.H()+m-1)/m*m, (t.W()+m-1)/m*m); err != nil {
+	if _, err := r.program(tiles[0].H(), tiles[0].W()); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return nil

@@ -131,8 +131,11 @@ func (r *Restorer) MemoryBytes() int64 {
 	return r.prog.MemoryBytes()
 }
 
-// program returns a compiled program for the padded size h×w.
+// program returns a compiled program for an h×w tile (padded to the
+// model's multiple).
 func (r *Restorer) program(h, w int) (backend.Program, error) {
+	m := model.Multiple(r.Model.Cfg)
+	h, w = (h+m-1)/m*m, (w+m-1)/m*m
 	if r.prog != nil && r.progH == h && r.progW == w {
 		return r.prog, nil
 	}
@@ -283,8 +286,7 @@ func (r *Restorer) RestorePlanar(ctx context.Context, xin []float32, reg Region,
 // submitted step; Result waits for them all.
 func (r *Restorer) restoreTile(ctx context.Context, xin []float32, reg Region, steps []sampler.Step, opt Options, tileIdx, tiles int) ([]float32, error) {
 	h, w := reg.H, reg.W
-	m := model.Multiple(r.Model.Cfg)
-	prog, err := r.program((h+m-1)/m*m, (w+m-1)/m*m)
+	prog, err := r.program(h, w)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}

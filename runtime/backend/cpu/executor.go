@@ -31,9 +31,18 @@ func (b *Backend) Device() backend.Device { return backend.Device{PlannedBytes: 
 
 // plannedBytes is the activation memory Compile plans for g (without taps).
 func plannedBytes(g *backend.Graph) int64 {
-	pinned := []backend.Tensor{g.Input, g.Output}
-	fused, headBuf := fuseHeads(g, pinned)
-	return 4 * int64(fused.PlanMemory(pinned).Total()+headBuf)
+	_, plan, headBuf := planMemory(g, []backend.Tensor{g.Input, g.Output}, true)
+	return 4 * int64(plan.Total()+headBuf)
+}
+
+// planMemory plans g's tensors, with the headwise attentions when fuse is
+// set: the graph the program runs, its plan and the headwise buffer's size.
+func planMemory(g *backend.Graph, pinned []backend.Tensor, fuse bool) (*backend.Graph, *backend.MemoryPlan, int) {
+	headBuf := 0
+	if fuse {
+		g, headBuf = fuseHeads(g, pinned)
+	}
+	return g, g.PlanMemory(pinned), headBuf
 }
 
 // Close does nothing: programs own all the memory.
@@ -72,12 +81,10 @@ func (b *Backend) Compile(g *backend.Graph, w backend.Weights, taps bool) (backe
 			pinned = append(pinned, t)
 		}
 	}
-	g0 := g
-	var headBuf int
-	if !taps {
-		g, headBuf = fuseHeads(g, pinned)
-	}
-	p := &program{g: g0, plan: g.PlanMemory(pinned), time: make([]float32, g.TimeLen), taps: taps}
+	// Taps keep every layer's output readable, so a program with taps runs
+	// the graph as it is.
+	run, plan, headBuf := planMemory(g, pinned, !taps)
+	p := &program{g: g, plan: plan, time: make([]float32, g.TimeLen), taps: taps}
 	for _, size := range p.plan.Sizes {
 		p.slots = append(p.slots, commit(make([]float32, size)))
 		p.bytes += int64(size) * 4
@@ -89,13 +96,13 @@ func (b *Backend) Compile(g *backend.Graph, w backend.Weights, taps bool) (backe
 		}
 	}
 	p.headQKV = commit(p.scratch(headBuf))
-	for _, op := range g.Ops {
+	for _, op := range run.Ops {
 		if err := p.add(op, w); err != nil {
 			return nil, fmt.Errorf("cpu: compile %s: %w", op.Label(), err)
 		}
 	}
 	p.pool = newPool(b.threads())
-	p.HostStepper = backend.NewHostStepper(g0, p.Run)
+	p.HostStepper = backend.NewHostStepper(g, p.Run)
 	return p, nil
 }
 
