@@ -3,8 +3,6 @@ package convert
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -109,36 +107,6 @@ func ConvertTensors(tensors []weights.Tensor, opt Options) (pack []byte, rep Rep
 		ck.add(e)
 	}
 	return convert(ck, opt)
-}
-
-// ConvertFile converts the checkpoint at in and writes the pack to out
-// (through a temporary file, so a failure never leaves a partial pack).
-func ConvertFile(in, out string, opt Options) (Report, error) {
-	data, err := os.ReadFile(in)
-	if err != nil {
-		return Report{}, fmt.Errorf("convert: %w", err)
-	}
-	pack, rep, err := Convert(data, opt)
-	if err != nil {
-		return rep, fmt.Errorf("%s: %w", in, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
-	if err != nil {
-		return rep, fmt.Errorf("convert: %w", err)
-	}
-	_, werr := tmp.Write(pack)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), out)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return rep, fmt.Errorf("convert: write %s: %w", out, werr)
-	}
-	return rep, nil
 }
 
 func convert(ck *checkpoint, opt Options) ([]byte, Report, error) {

@@ -3,8 +3,6 @@ package convert
 import (
 	"bytes"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -391,39 +389,6 @@ func TestConvertOptions(t *testing.T) {
 	}
 	if len(pack32) < len(pack)*19/10 {
 		t.Errorf("f32 pack %d bytes vs f16 %d", len(pack32), len(pack))
-	}
-}
-
-func TestConvertFile(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "ckpt.safetensors")
-	out := filepath.Join(dir, "tiny.duir")
-	os.WriteFile(in, tensorsToSafetensors(synthetic(weights.Tiny, "", 1)), 0o644)
-	rep, err := ConvertFile(in, out, DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := weights.OpenFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Header.FileSize != rep.Bytes {
-		t.Errorf("file %d bytes, report %d", p.Header.FileSize, rep.Bytes)
-	}
-	bad := filepath.Join(dir, "bad.pt")
-	os.WriteFile(bad, []byte("not a checkpoint at all"), 0o644)
-	out2 := filepath.Join(dir, "bad.duir")
-	if _, err := ConvertFile(bad, out2, DefaultOptions()); err == nil || !strings.Contains(err.Error(), bad) {
-		t.Fatalf("got %v", err)
-	}
-	if _, err := os.Stat(out2); !os.IsNotExist(err) {
-		t.Error("failed conversion left an output file")
-	}
-	if _, err := ConvertFile(filepath.Join(dir, "missing.pt"), out2, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "missing.pt") {
-		t.Fatalf("got %v", err)
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
-		t.Errorf("temporary files left behind: %v", ents)
 	}
 }
 

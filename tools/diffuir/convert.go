@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/diffuir-web/diffuir/runtime/convert"
@@ -38,8 +39,15 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := convert.ConvertFile(pos[0], *out, convert.Options{DType: dt, Name: *name, Steps: *steps, NormEps: float32(*normEps)})
+	data, err := os.ReadFile(pos[0])
 	if err != nil {
+		return err
+	}
+	pack, rep, err := convert.Convert(data, convert.Options{DType: dt, Name: *name, Steps: *steps, NormEps: float32(*normEps)})
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	if err := writeFile(*out, pack); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "read    %s (%s, weights from %s)\n", pos[0], rep.Format, rep.Source)

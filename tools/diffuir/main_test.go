@@ -152,6 +152,7 @@ func TestBadInputs(t *testing.T) {
 		{"truncated checkpoint", []string{"convert", write("trunc.pt", ckptBytes[:len(ckptBytes)/3]), "-o", filepath.Join(dir, "x.duir")}, "convert"},
 		{"corrupt checkpoint", []string{"convert", write("corrupt.pt", corruptCkpt), "-o", filepath.Join(dir, "y.duir")}, "convert"},
 		{"not a checkpoint", []string{"convert", photo, "-o", filepath.Join(dir, "z.duir")}, "convert"},
+		{"missing checkpoint", []string{"convert", filepath.Join(dir, "nope.pt"), "-o", filepath.Join(dir, "z.duir")}, "nope.pt"},
 		{"missing image", []string{"restore", filepath.Join(dir, "nope.png"), "-o", out, "--model", pack}, "no such file"},
 		{"not an image", []string{"restore", pack, "-o", out, "--model", pack}, "image"},
 		{"empty file", []string{"restore", write("empty.png", nil), "-o", out, "--model", pack}, "empty"},
@@ -177,7 +178,9 @@ func TestBadInputs(t *testing.T) {
 			}
 		})
 	}
-	if _, err := os.Stat(out); err == nil {
-		t.Fatal("a failed restore left an output file")
+	for _, name := range []string{"out.png", "[xyz].duir", ".diffuir-*"} {
+		if left, _ := filepath.Glob(filepath.Join(dir, name)); len(left) > 0 {
+			t.Errorf("a failed command left %v", left)
+		}
 	}
 }
