@@ -11,5 +11,6 @@ func kernels(relaxed bool) []*fn {
 	return []*fn{
 		conv(relaxed), dot(relaxed), dot4(relaxed), gemvt(relaxed), expsub(), expsubacc(),
 		elementwise("maxinto", f32x4Max), elementwise("mulinto", f32x4Mul), elementwise("addinto", f32x4Add), maxof(), scale(), affine(), stat64(), sqdevacc(), lnapply(),
+		winoin(), winoout(),
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 // BenchmarkConv times the Tiny model's convolutions at 256x256 with the
 // rows split across GOMAXPROCS goroutines, for every kernel the build and
-// CPU offer. GMAC/s counts the multiply-adds of the direct convolution.
+// CPU offer, the 3x3 layers also in the Winograd form. GMAC/s counts the
+// multiply-adds of the direct convolution.
 func BenchmarkConv(b *testing.B) {
 	layers := []struct {
 		name string
@@ -29,29 +30,40 @@ func BenchmarkConv(b *testing.B) {
 	workers := runtime.GOMAXPROCS(0)
 	for _, impl := range convImpls {
 		for _, l := range layers {
-			b.Run(fmt.Sprintf("%s/%s", impl, l.name), func(b *testing.B) {
-				defer func(k convImpl) { convKernel = k }(convKernel)
-				convKernel = impl
-				sp := l.spec
-				r := rand.New(rand.NewPCG(1, 2))
-				p, err := PackConv(sp, convRandom(r, sp.Cout*sp.Cin*sp.K*sp.K), convRandom(r, sp.Cout))
-				if err != nil {
-					b.Fatal(err)
-				}
-				ho, wo := p.OutSize(l.h, l.w)
-				inA := convRandom(r, l.ca*l.h*l.w)
-				inB := convRandom(r, (sp.Cin-l.ca)*l.h*l.w)
-				out := make([]float32, sp.Cout*ho*wo)
-				var wg sync.WaitGroup
-				for b.Loop() {
-					for i := range workers {
-						wg.Go(func() { p.Run(out, inA, inB, nil, l.ca, l.h, l.w, i*ho/workers, (i+1)*ho/workers) })
+			for _, wino := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%s", impl, l.name)
+				if wino {
+					if winoTiles(l.spec) == 0 {
+						continue
 					}
-					wg.Wait()
+					name = fmt.Sprintf("%s+winograd/%s", impl, l.name)
 				}
-				macs := float64(sp.Cout*sp.Cin*sp.K*sp.K) * float64(ho*wo)
-				b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
-			})
+				b.Run(name, func(b *testing.B) { benchConv(b, impl, wino, l.spec, l.ca, l.h, l.w, workers) })
+			}
 		}
 	}
+}
+
+// benchConv times one layer with the kernel impl, in the Winograd form or not.
+func benchConv(b *testing.B, impl convImpl, wino bool, sp ConvSpec, ca, h, w, workers int) {
+	defer func(k convImpl, wn bool) { convKernel, convWinograd = k, wn }(convKernel, convWinograd)
+	convKernel, convWinograd = impl, wino
+	r := rand.New(rand.NewPCG(1, 2))
+	p, err := PackConv(sp, convRandom(r, sp.Cout*sp.Cin*sp.K*sp.K), convRandom(r, sp.Cout))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ho, wo := p.OutSize(h, w)
+	inA := convRandom(r, ca*h*w)
+	inB := convRandom(r, (sp.Cin-ca)*h*w)
+	out := make([]float32, sp.Cout*ho*wo)
+	var wg sync.WaitGroup
+	for b.Loop() {
+		for i := range workers {
+			wg.Go(func() { p.Run(out, inA, inB, nil, ca, h, w, i*ho/workers, (i+1)*ho/workers) })
+		}
+		wg.Wait()
+	}
+	macs := float64(sp.Cout*sp.Cin*sp.K*sp.K) * float64(ho*wo)
+	b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 }

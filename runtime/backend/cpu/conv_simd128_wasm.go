@@ -95,3 +95,48 @@ func (a *convArgs) simd128() {
 		uint32(a.nb), uint32(a.cout), addr(&a.out[a.outOff]), uint32(a.plane*4), uint32(a.nx), bias, res,
 		addr(&simdScratch[0]))
 }
+
+//go:wasmimport diffuir_simd winoin
+func simdWinoIn(stage, lp, cin, ngroups, v, vrow, vplane uint32)
+
+//go:wasmimport diffuir_simd winoout
+func simdWinoOut(m, mrow, mplane, cout, ngroups, out, ostride, oplane, bias, res, rows uint32)
+
+// inSIMD runs the input transform in the module, in groups of 4 tiles
+// (np is a multiple of 8), when the SIMD128 kernels are in use.
+func (s *winoStrip) inSIMD() bool {
+	if convKernel != convSIMD128 {
+		return false
+	}
+	// The last group reads staged columns up to 2*np+1; the last store
+	// ends at position 15, channel cin-1, tile np.
+	if 2*s.np+2 > s.lp || 4*s.cin*s.lp > len(s.stage) || (16*s.cin-1)*s.vrow+s.np > len(s.v) {
+		panic("cpu: Winograd strip outside its scratch")
+	}
+	simdWinoIn(addr(&s.stage[0]), uint32(4*s.lp), uint32(s.cin), uint32(s.np/4), addr(&s.v[0]), uint32(4*s.vrow),
+		uint32(4*s.cin*s.vrow))
+	return true
+}
+
+// outSIMD runs the output transform in the module for the whole groups of
+// 4 tiles whose 8 output columns lie inside the row, and returns how many
+// tiles it did.
+func (s *winoStrip) outSIMD() int {
+	groups := min(s.n/4, (s.wo-s.x0)/8)
+	if convKernel != convSIMD128 || groups == 0 {
+		return 0
+	}
+	first := s.y*s.wo + s.x0
+	last := (s.cout-1)*s.ho*s.wo + (s.y+s.rows-1)*s.wo + s.x0 + 8*groups
+	if last > len(s.out) || (s.res != nil && last > len(s.res)) || len(s.bias)*convCo < s.cout ||
+		(16*s.cout-1)*s.mrow+4*groups > len(s.m) {
+		panic("cpu: Winograd output outside its tensor")
+	}
+	var res uint32
+	if s.res != nil {
+		res = addr(&s.res[first])
+	}
+	simdWinoOut(addr(&s.m[0]), uint32(4*s.mrow), uint32(4*s.cout*s.mrow), uint32(s.cout), uint32(groups),
+		addr(&s.out[first]), uint32(4*s.wo), uint32(4*s.ho*s.wo), addr(&s.bias[0][0]), res, uint32(s.rows))
+	return 4 * groups
+}

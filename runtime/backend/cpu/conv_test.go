@@ -167,14 +167,21 @@ func convCheck(t *testing.T, tc convCase, h, w int) {
 	}
 }
 
-// convEachImpl runs f with each kernel the build and CPU offer.
+// convEachImpl runs f with each kernel the build and CPU offer, each with
+// the direct and the Winograd form of the 3x3 layers.
 func convEachImpl(t *testing.T, f func(t *testing.T)) {
 	for _, impl := range convImpls {
-		t.Run(impl.String(), func(t *testing.T) {
-			defer func(k convImpl) { convKernel = k }(convKernel)
-			convKernel = impl
-			f(t)
-		})
+		for _, wino := range []bool{false, true} {
+			name := impl.String()
+			if wino {
+				name += "+winograd"
+			}
+			t.Run(name, func(t *testing.T) {
+				defer func(k convImpl, w bool) { convKernel, convWinograd = k, w }(convKernel, convWinograd)
+				convKernel, convWinograd = impl, wino
+				f(t)
+			})
+		}
 	}
 }
 
