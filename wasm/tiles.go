@@ -35,7 +35,6 @@ type tileJob struct {
 	out      imageio.Output
 	results  []restore.TileResult
 	start    time.Time
-	progress func(restore.Progress) // the running restoreTiles call's
 }
 
 // tileJobFor returns the job named key, decoding and planning it if it is
@@ -55,13 +54,6 @@ func (b *bridge) tileJobFor(key string, data, options js.Value) (*tileJob, *rest
 		return nil, nil, err
 	}
 	j := &tileJob{key: key, inFormat: inFormat, out: o.output(), start: time.Now()}
-	// The plan keeps the options it was made with: each restoreTiles call
-	// swaps in its own callback through j.progress.
-	opt.Progress = func(p restore.Progress) {
-		if j.progress != nil {
-			j.progress(p)
-		}
-	}
 	if j.plan, err = r.Plan(img, opt); err != nil {
 		return nil, nil, err
 	}
@@ -102,8 +94,7 @@ func (b *bridge) restoreTiles(args []js.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		j.progress = progress(arg(args, 5))
-		defer func() { j.progress = nil }()
+		j.plan.Progress = progress(arg(args, 5)) // this call's
 		res, err := r.RestoreTiles(ctx, j.plan, indices)
 		if err != nil {
 			return nil, err

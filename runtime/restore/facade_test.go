@@ -130,9 +130,11 @@ func TestTilesSpreadOverRestorers(t *testing.T) {
 				share = append(share, i)
 			}
 		}
+		var tiles []int // Plan.Progress, swapped in after Plan, numbers the tiles as in the plan
+		p.Progress = func(pr restore.Progress) { tiles = append(tiles, pr.Tile-1) }
 		got, err := r.RestoreTiles(context.Background(), p, share)
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || len(tiles) != 2*len(share) || tiles[0] != share[0] || tiles[len(tiles)-1] != share[len(share)-1] {
+			t.Fatalf("%v; progress of tiles %v for %v", err, tiles, share)
 		}
 		results = append(results, got...)
 	}

@@ -24,6 +24,8 @@ type Plan struct {
 	TileSize  int // 0: the whole image in one pass
 	Overlap   int
 	Equalized bool
+	// Progress, from Options, may be swapped between RestoreTiles calls.
+	Progress func(Progress)
 
 	img, src *imageio.Image // the input, and what the tiles read (equalized or img)
 	steps    []sampler.Step
@@ -49,7 +51,7 @@ func (r *Restorer) Plan(img *imageio.Image, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{W: img.W, H: img.H, img: img, src: img, steps: steps, opt: opt}
+	p := &Plan{W: img.W, H: img.H, Progress: opt.Progress, img: img, src: img, steps: steps, opt: opt}
 	if opt.Equalize == EqualizeOn || (opt.Equalize == EqualizeAuto && ShouldEqualize(img)) {
 		p.src = &imageio.Image{W: img.W, H: img.H, RGB: append([]float32(nil), img.RGB...), Depth: img.Depth}
 		imageio.EqualizeHist(p.src)
@@ -169,6 +171,8 @@ func (r *Restorer) fitTile(w, h, size int, budget int64) (int, error) {
 // Progress numbers them as in the whole plan.
 func (r *Restorer) RestoreTiles(ctx context.Context, p *Plan, indices []int) ([]TileResult, error) {
 	out := make([]TileResult, 0, len(indices))
+	opt := p.opt
+	opt.Progress = p.Progress
 	for _, i := range indices {
 		if i < 0 || i >= len(p.Tiles) {
 			return nil, fmt.Errorf("restore: tile %d of a plan of %d", i, len(p.Tiles))
@@ -184,7 +188,7 @@ func (r *Restorer) RestoreTiles(ctx context.Context, p *Plan, indices []int) ([]
 				}
 			}
 		}
-		rgb, err := r.restoreTile(ctx, xin, Region{X0: t.X0, Y0: t.Y0, W: tw, H: th}, p.steps, p.opt, i+1, len(p.Tiles))
+		rgb, err := r.restoreTile(ctx, xin, Region{X0: t.X0, Y0: t.Y0, W: tw, H: th}, p.steps, opt, i+1, len(p.Tiles))
 		if err != nil {
 			return nil, err
 		}
