@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"io"
 
 	// Decoders register themselves with package image; importing them here
 	// makes the supported set explicit instead of depending on what other
@@ -29,11 +28,11 @@ type Image struct {
 }
 
 const (
-	// MaxPixels is the largest W*H that Decode accepts. At 12 bytes per
+	// MaxPixels is the largest W*H that DecodeBytes accepts. At 12 bytes per
 	// pixel of float RGB plus the decoder's own buffer this is already
 	// close to a gigabyte, the practical ceiling for a browser tab.
 	MaxPixels = 50_000_000
-	// MaxSide is the largest width or height that Decode accepts, the JPEG
+	// MaxSide is the largest width or height that DecodeBytes accepts, the JPEG
 	// format limit; it also keeps W*H far from integer overflow.
 	MaxSide = 65535
 )
@@ -46,15 +45,6 @@ var (
 	// ErrEmpty reports empty input or an image with zero width or height.
 	ErrEmpty = errors.New("empty image")
 )
-
-// Decode reads all of r and decodes it like DecodeBytes.
-func Decode(r io.Reader) (*Image, string, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, "", fmt.Errorf("read image: %w", err)
-	}
-	return DecodeBytes(b)
-}
 
 // DecodeBytes decodes an encoded image and returns it with its format name
 // ("jpeg", "png", "gif", "webp", "bmp" or "tiff").

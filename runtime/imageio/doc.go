@@ -8,7 +8,7 @@
 // records whether the source had 8 or 16 bits per channel so that output
 // can keep 16-bit precision.
 //
-// [Decode] understands JPEG, PNG (8/16-bit, palette, gray, gray+alpha),
+// [DecodeBytes] understands JPEG, PNG (8/16-bit, palette, gray, gray+alpha),
 // GIF (first frame), WebP, BMP and TIFF (including 16-bit and LZW). It reads
 // the header first and refuses images that are empty ([ErrEmpty]) or larger
 // than [MaxPixels] or [MaxSide] ([ErrTooLarge]) before any pixel memory is
