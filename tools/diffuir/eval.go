@@ -164,13 +164,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *limit > 0 && *limit < len(names) {
 		names = names[:*limit]
 	}
-	path := *modelPath
-	if path == "" {
-		if path, err = findDefaultPack(); err != nil {
-			return err
-		}
-	}
-	m, err := loadModel(path)
+	m, path, err := loadModel(*modelPath)
 	if err != nil {
 		return err
 	}

@@ -47,21 +47,22 @@ func findDefaultPack() (string, error) {
 }
 
 // loadModel reads a weight pack or a checkpoint (restore.Load). An empty
-// path means the bundled default (findDefaultPack).
-func loadModel(path string) (*model.Model, error) {
+// path means the bundled default (findDefaultPack); the path read is
+// returned.
+func loadModel(path string) (*model.Model, string, error) {
 	if path == "" {
 		var err error
 		if path, err = findDefaultPack(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, "", fmt.Errorf("load model: %w", err)
 	}
 	m, _, err := restore.Load(data, restore.LoadOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
-	return m, nil
+	return m, path, nil
 }

@@ -86,7 +86,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	m, err := loadModel(*modelPath)
+	m, _, err := loadModel(*modelPath)
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,7 @@ import (
 
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
-	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/restore"
-	"github.com/diffuir-web/diffuir/runtime/weights"
 	"github.com/diffuir-web/diffuir/tools/internal/degrade"
 	"github.com/diffuir-web/diffuir/tools/internal/metrics"
 )
@@ -161,11 +159,7 @@ func scoreCmd(srcDir string, list []Sample, modelPath string, steps int, stdout 
 	if err != nil {
 		return err
 	}
-	p, err := weights.Open(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", modelPath, err)
-	}
-	m, err := model.FromPack(p)
+	m, _, err := restore.Load(data, restore.LoadOptions{})
 	if err != nil {
 		return fmt.Errorf("%s: %w", modelPath, err)
 	}
