@@ -19,7 +19,7 @@ const pool = new Pool(import.meta.url, () => modelCopy);
 const pooled = new Map(); // id -> AbortController of a restore spread over the pool
 const queue = []; // requests that arrived before the wasm was ready
 const downloads = new Map(); // id -> AbortController of a model download
-const cancelled = new Set(); // ids cancelled before they started
+const cancelled = new Set(); // ids cancelled before they reached the bridge
 
 function post(msg, transfer) {
   self.postMessage(msg, transfer || []);
@@ -402,6 +402,7 @@ async function estimate(id, msg) {
   // pipeline, which a calibration would pay for and not measure.
   const cpu = caps && caps.backend && caps.backend.kind === 'cpu';
   if (ms === null && cpu && msg.calibrate !== false) {
+    if (cancelled.delete(id)) throw coded('E_CANCELLED', 'cancelled'); // came while eta loaded: the bridge knows only running requests
     // Twice, timing the second: the first pays for compiling the program and
     // for the engine's baseline code (V8 tiers the kernels up as they run),
     // which made one-shot calibrations 4-6x too pessimistic.

@@ -85,12 +85,11 @@ type bridge struct {
 	cmu     sync.Mutex
 	results map[int]*imageio.Image
 	nextRes int
-	cancels map[int]context.CancelFunc
-	early   map[int]bool // cancel arrived before the restore started
+	cancels map[int]context.CancelFunc // the worker remembers cancels that came first
 }
 
 func main() {
-	b := &bridge{results: map[int]*imageio.Image{}, cancels: map[int]context.CancelFunc{}, early: map[int]bool{}}
+	b := &bridge{results: map[int]*imageio.Image{}, cancels: map[int]context.CancelFunc{}}
 	// The CPU until init chooses, so a request before init still runs.
 	be, info, _ := restore.OpenBackend(restore.BackendOptions{Want: restore.BackendCPU, Reason: "not initialised"})
 	b.setBackend(be, info.Reason)
@@ -191,6 +190,8 @@ func (b *bridge) loadModel(args []js.Value) (any, error) {
 	return v, nil
 }
 
+// cancel ends request id's context if it runs or waits for the job; the
+// worker holds back a request cancelled before it got here (worker.js).
 func (b *bridge) cancel(id int) bool {
 	b.cmu.Lock()
 	defer b.cmu.Unlock()
@@ -198,19 +199,16 @@ func (b *bridge) cancel(id int) bool {
 		c()
 		return true
 	}
-	b.early[id] = true
 	return false
 }
 
 // cancellable runs fn for request id with the job held; cancel(id) ends
-// its context. A cancel that arrived before the request, or while it
-// waited for the job, fails it with context.Canceled before fn starts.
+// its context. A cancel that arrived while it waited for the job fails it
+// with context.Canceled before fn starts.
 func (b *bridge) cancellable(id int, fn func(context.Context) (any, error)) (any, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b.cmu.Lock()
-	early := b.early[id]
-	delete(b.early, id)
 	b.cancels[id] = cancel
 	b.cmu.Unlock()
 	defer func() {
@@ -218,9 +216,6 @@ func (b *bridge) cancellable(id int, fn func(context.Context) (any, error)) (any
 		delete(b.cancels, id)
 		b.cmu.Unlock()
 	}()
-	if early {
-		return nil, context.Canceled
-	}
 	b.job.Lock()
 	defer b.job.Unlock()
 	yield() // lets a cancel sent while this waited in
