@@ -125,7 +125,8 @@ function be32(v) {
   return Uint8Array.of((v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
 }
 
-function concat(parts) {
+// concat joins Uint8Arrays (also the worker's model download chunks).
+export function concat(parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

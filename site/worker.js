@@ -3,7 +3,7 @@
 // The page (app.js) and the <diffuir-restore> widget are its two clients,
 // both through client.js.
 import info from './build-info.js';
-import { Eta, calibrationPNG, CALIBRATION_SIDE } from './eta.js';
+import { Eta, calibrationPNG, CALIBRATION_SIDE, concat } from './eta.js';
 import { Pool, poolSize, jobKey } from './pool.js';
 
 const MODEL_CACHE = 'diffuir-models-v1';
@@ -196,13 +196,7 @@ async function readWithProgress(res, total, onProgress, signal) {
     }
   }
   onProgress(loaded, total || loaded);
-  const out = new Uint8Array(loaded);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concat(chunks);
 }
 
 async function sha256Hex(bytes) {
