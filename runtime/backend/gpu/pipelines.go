@@ -44,17 +44,16 @@ var (
 
 	// q, k, v all read-write: unsplit they are one buffer bound three
 	// times, and WebGPU allows aliasing only among writable storage bindings.
-	laLayout       = []bindKind{bUniform, bWrite, bWrite, bWrite, bWrite, bWrite, bWrite}
-	laFiles        = []string{"linear_attention.wgsl", "qkv_ld4.wgsl"}
-	kLAQSoftmax    = kernel{laFiles, "q_softmax", laLayout}
-	kLAContext     = kernel{laFiles, "context", laLayout}
-	kLAContextRed  = kernel{laFiles, "context_reduce", laLayout}
-	kLAOutput      = kernel{laFiles, "output", laLayout}
-	attnLayout     = []bindKind{bUniform, bRead, bRead, bRead, bWrite}
-	kAttention     = kernel{[]string{"attention.wgsl", "qkv_ld4.wgsl"}, "main", attnLayout}
-	kAttnTiled     = kernel{[]string{"attention.wgsl", "qkv_ld4.wgsl"}, "tiled", attnLayout}
-	uniformWindow  = uint64(64 << 10) // bytes of the conv weight uniform arrays
-	uniformEntries = 4096             // vec4 entries in that window
+	laLayout      = []bindKind{bUniform, bWrite, bWrite, bWrite, bWrite, bWrite, bWrite}
+	laFiles       = []string{"linear_attention.wgsl", "qkv_ld4.wgsl"}
+	kLAQSoftmax   = kernel{laFiles, "q_softmax", laLayout}
+	kLAContext    = kernel{laFiles, "context", laLayout}
+	kLAContextRed = kernel{laFiles, "context_reduce", laLayout}
+	kLAOutput     = kernel{laFiles, "output", laLayout}
+	attnLayout    = []bindKind{bUniform, bRead, bRead, bRead, bWrite}
+	kAttention    = kernel{[]string{"attention.wgsl", "qkv_ld4.wgsl"}, "main", attnLayout}
+	kAttnTiled    = kernel{[]string{"attention.wgsl", "qkv_ld4.wgsl"}, "tiled", attnLayout}
+	uniformWindow = uint64(64 << 10) // bytes of the conv weight uniform arrays
 )
 
 // layout is a bind group layout and the pipeline layout around it, shared
