@@ -240,7 +240,7 @@ func progress(onProgress js.Value) func(restore.Progress) {
 }
 
 func (b *bridge) restore(args []js.Value) (any, error) {
-	o, opt, err := restoreArgs(arg(args, 2))
+	out, opt, err := restoreArgs(arg(args, 2))
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +260,7 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.answer(res, rep, o.output(), inFormat, start)
+		return b.answer(res, rep, out, inFormat, start)
 	})
 }
 
@@ -286,34 +286,29 @@ func (b *bridge) prepare(args []js.Value) (any, error) {
 }
 
 // answer keeps a restored image for encode (the last two are kept) and
-// makes restore's answer: the report, the encoded image and its id.
+// makes restore's answer: the report, the encoded image and its id. out
+// is checked (restoreArgs), its Format the one written.
 func (b *bridge) answer(res *imageio.Image, rep restore.Report, out imageio.Output, inFormat string, start time.Time) (any, error) {
-	ms := millisSince(start)
-	data, format, err := imageio.EncodeBytes(res, out)
+	v, err := encoded(res, out, "width", res.W, "height", res.H, "format", out.Format, "inputFormat", inFormat, "ms", millisSince(start))
 	if err != nil {
 		return nil, err
 	}
 	b.cmu.Lock()
 	b.nextRes++
-	rid := b.nextRes
-	b.results[rid] = res
-	delete(b.results, rid-2)
+	v.Set("resultId", b.nextRes)
+	b.results[b.nextRes] = res
+	delete(b.results, b.nextRes-2)
 	b.cmu.Unlock()
-	v := vert.ValueOf(rep).Value
-	for k, x := range map[string]any{"resultId": rid, "width": res.W, "height": res.H, "format": format,
-		"mime": "image/" + format, "inputFormat": inFormat, "ms": ms, "bytes": bytesTo(data)} {
-		v.Set(k, x)
-	}
-	return v, nil
+	return js.Global().Get("Object").Call("assign", vert.ValueOf(rep).Value, v), nil
 }
 
 // restoreArgs decodes and checks a restore's options: JavaScript's
-// numbers, ranges the app allows and the output, all before a photo is
-// decoded.
-func restoreArgs(v js.Value) (restoreOptions, restore.Options, error) {
+// numbers, ranges the app allows and the output (returned checked), all
+// before a photo is decoded.
+func restoreArgs(v js.Value) (imageio.Output, restore.Options, error) {
 	var o restoreOptions
 	if err := decode(v, &o); err != nil {
-		return o, restore.Options{}, err
+		return imageio.Output{}, restore.Options{}, err
 	}
 	ns := 1.0
 	if o.NoiseScale != nil {
@@ -321,7 +316,7 @@ func restoreArgs(v js.Value) (restoreOptions, restore.Options, error) {
 	}
 	mode, err := restore.ParseEqualize(o.Equalize)
 	if err != nil {
-		return o, restore.Options{}, err
+		return imageio.Output{}, restore.Options{}, err
 	}
 	for _, c := range []struct {
 		bad  bool
@@ -334,18 +329,12 @@ func restoreArgs(v js.Value) (restoreOptions, restore.Options, error) {
 		{o.Overlap < 0, fmt.Sprintf("overlap %d must not be negative", o.Overlap)},
 	} {
 		if c.bad {
-			return o, restore.Options{}, errBadRequest.with("%s", c.what)
+			return imageio.Output{}, restore.Options{}, errBadRequest.with("%s", c.what)
 		}
 	}
-	if _, err := o.output().Check(); err != nil {
-		return o, restore.Options{}, err
-	}
-	return o, restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Equalize: mode, Tile: o.Tile,
-		Overlap: o.Overlap, MemoryBudget: int64(o.MemoryMiB) << 20}, nil
-}
-
-func (o restoreOptions) output() imageio.Output {
-	return imageio.Output{Format: o.Format, Depth: o.Depth, Quality: o.Quality}
+	out, err := imageio.Output{Format: o.Format, Depth: o.Depth, Quality: o.Quality}.Check()
+	return out, restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Equalize: mode, Tile: o.Tile,
+		Overlap: o.Overlap, MemoryBudget: int64(o.MemoryMiB) << 20}, err
 }
 
 // decodeImage decodes an uploaded photo with the web's size limit.
@@ -376,13 +365,14 @@ func (b *bridge) encode(args []js.Value) (any, error) {
 	return encoded(img, imageio.Output{Format: arg(args, 1).String(), Quality: q})
 }
 
-// encoded is the answer of the calls that encode an image: {bytes, mime}.
-func encoded(img *imageio.Image, out imageio.Output) (js.Value, error) {
+// encoded is the answer of the calls that encode an image: {bytes, mime}
+// and kv's keys and values.
+func encoded(img *imageio.Image, out imageio.Output, kv ...any) (js.Value, error) {
 	data, format, err := imageio.EncodeBytes(img, out)
 	if err != nil {
 		return js.Value{}, err
 	}
-	return object("bytes", bytesTo(data), "mime", "image/"+format), nil
+	return object(append(kv, "bytes", bytesTo(data), "mime", "image/"+format)...), nil
 }
 
 // decode turns a photo the browser cannot show (TIFF, EXIF-rotated in old
@@ -392,14 +382,7 @@ func (b *bridge) decode(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := encoded(img, imageio.Output{Depth: 8})
-	if err != nil {
-		return nil, err
-	}
-	v.Set("width", img.W)
-	v.Set("height", img.H)
-	v.Set("format", f)
-	return v, nil
+	return encoded(img, imageio.Output{Depth: 8}, "width", img.W, "height", img.H, "format", f)
 }
 
 // profile times one UNet pass at a tile size on the GPU (gpu.Backend.ProfileModel).

@@ -45,7 +45,7 @@ func (b *bridge) tileJobFor(key string, data, options js.Value) (*tileJob, *rest
 		return b.tiles, r, err
 	}
 	b.tiles = nil
-	o, opt, err := restoreArgs(options)
+	out, opt, err := restoreArgs(options)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -53,7 +53,7 @@ func (b *bridge) tileJobFor(key string, data, options js.Value) (*tileJob, *rest
 	if err != nil {
 		return nil, nil, err
 	}
-	j := &tileJob{key: key, inFormat: inFormat, out: o.output(), start: time.Now()}
+	j := &tileJob{key: key, inFormat: inFormat, out: out, start: time.Now()}
 	if j.plan, err = r.Plan(img, opt); err != nil {
 		return nil, nil, err
 	}
