@@ -16,17 +16,12 @@ import (
 //	blend(original, restored, strength, {format, quality}) -> {bytes, mime}: imageio.Blend
 //	zip([{name, bytes}])                                   -> {bytes, mime}: bundle.Zip
 
-type blendOptions struct {
-	Format  string `js:"format"`
-	Quality int    `js:"quality"`
-}
-
 func (b *bridge) blend(args []js.Value) (any, error) {
 	s := arg(args, 2)
 	if s.Type() != js.TypeNumber || !(s.Float() >= 0 && s.Float() <= 1) {
 		return nil, errBadRequest.with("blend: strength %v: want a number from 0 to 1", s)
 	}
-	var o blendOptions
+	var o imageio.Output
 	if err := decode(arg(args, 3), &o); err != nil {
 		return nil, err
 	}

@@ -99,12 +99,12 @@ func Encode(w io.Writer, m *Image, format string, depth, quality int) error {
 }
 
 // Output chooses how EncodeBytes writes an image; the zero value is PNG at
-// the image's depth. The CLI and the browser's bridge share it, so both
+// the image's depth. The CLI and the browser's bridge (js tags) share it, so both
 // read the same options the same way.
 type Output struct {
-	Format  string // "png" (or "") or "jpeg" (or "jpg")
-	Depth   int    // PNG bits per channel, 8 or 16; 0: the image's
-	Quality int    // JPEG quality, 1 to 100; 0: DefaultQuality
+	Format  string `js:"format"`  // "png" (or "") or "jpeg" (or "jpg")
+	Depth   int    `js:"depth"`   // PNG bits per channel, 8 or 16; 0: the image's
+	Quality int    `js:"quality"` // JPEG quality, 1 to 100; 0: DefaultQuality
 }
 
 // DefaultQuality is the JPEG quality of an Output that names none.
