@@ -283,7 +283,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 					if (f.suffix == "clean" && jb != runs[0]) || f.img == deg && task == cleanTask {
 						continue // one copy of the clean photo
 					}
-					if err := writePNG(filepath.Join(*saveDir, base+"-"+f.suffix+".png"), f.img); err != nil {
+					if err := writeImage(filepath.Join(*saveDir, base+"-"+f.suffix+".png"), f.img, imageio.Output{Depth: 8}); err != nil {
 						return err
 					}
 				}
@@ -382,15 +382,3 @@ func meanLuma(img *imageio.Image) float64 {
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
-
-func writePNG(path string, img *imageio.Image) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := imageio.Encode(f, img, "png", 8, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}

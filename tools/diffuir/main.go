@@ -20,6 +20,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/diffuir-web/diffuir/runtime/imageio"
 )
 
 // usageError marks errors in the command line (exit status 2).
@@ -106,6 +108,15 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// writeImage encodes img as out says and writes it with writeFile.
+func writeImage(path string, img *imageio.Image, out imageio.Output) error {
+	data, _, err := imageio.EncodeBytes(img, out)
+	if err != nil {
+		return err
+	}
+	return writeFile(path, data)
 }
 
 // writeFile writes data beside path and renames it into place, so that a

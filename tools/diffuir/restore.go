@@ -119,11 +119,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	data, _, err = imageio.EncodeBytes(res, imageio.Output{Format: format, Depth: *depth, Quality: *quality})
-	if err != nil {
-		return err
-	}
-	if err := writeFile(*out, data); err != nil {
+	if err := writeImage(*out, res, imageio.Output{Format: format, Depth: *depth, Quality: *quality}); err != nil {
 		return err
 	}
 	note := ""
