@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// imageExts are the file extensions ListImages picks up: the formats Decode reads
+// imageExts are the file extensions ListImages picks up: the formats DecodeBytes reads
 // that photos come in.
 var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".tif": true, ".tiff": true, ".bmp": true, ".webp": true}
 
@@ -40,4 +40,18 @@ func ListImages(dir string) ([]string, error) {
 		return nil, fmt.Errorf("%s: no images (.png, .jpg, .tif, .bmp, .webp)", dir)
 	}
 	return out, nil
+}
+
+// ReadFile decodes the image file at path (DecodeBytes), naming path in
+// its errors: the command-line tools' one way to read a photo.
+func ReadFile(path string) (*Image, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := DecodeBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
 }

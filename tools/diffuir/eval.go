@@ -199,13 +199,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	sheet := &contactSheet{cell: max(*sheetCell, 16)}
 	start := time.Now()
 	for i, name := range names {
-		data, err := os.ReadFile(filepath.Join(*photosDir, name))
+		clean, err := imageio.ReadFile(filepath.Join(*photosDir, name))
 		if err != nil {
 			return err
-		}
-		clean, _, err := imageio.DecodeBytes(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
 		}
 		clean = degrade.Downscale(clean, *maxSide)
 		clean.Alpha = nil // scores are on colour; photos are opaque anyway

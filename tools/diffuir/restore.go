@@ -78,13 +78,9 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if *tileSize == 0 {
 		opt.Tile = -1
 	}
-	data, err := os.ReadFile(pos[0])
+	img, err := imageio.ReadFile(pos[0])
 	if err != nil {
 		return err
-	}
-	img, _, err := imageio.DecodeBytes(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 	m, _, err := loadModel(*modelPath)
 	if err != nil {

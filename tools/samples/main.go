@@ -79,7 +79,7 @@ func run(args []string, stdout io.Writer) error {
 		if *out == "" {
 			return errors.New("-prepare needs -o FILE.jpg")
 		}
-		img, err := readImage(*prepare)
+		img, err := imageio.ReadFile(*prepare)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func run(args []string, stdout io.Writer) error {
 // Degraded returns sample s's clean photo (as decoded from its JPEG) and
 // its degraded version, quantized to 8 bits as the file will hold it.
 func Degraded(srcDir string, s Sample) (clean, deg *imageio.Image, err error) {
-	clean, err = readImage(filepath.Join(srcDir, s.Source))
+	clean, err = imageio.ReadFile(filepath.Join(srcDir, s.Source))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,13 +193,13 @@ func psnrCmd(args []string, stdout io.Writer) error {
 	if len(args) < 2 {
 		return errors.New("-psnr CLEAN IMAGE...")
 	}
-	clean, err := readImage(args[0])
+	clean, err := imageio.ReadFile(args[0])
 	if err != nil {
 		return err
 	}
 	var res []float64
 	for _, a := range args[1:] {
-		img, err := readImage(a)
+		img, err := imageio.ReadFile(a)
 		if err != nil {
 			return err
 		}
@@ -210,18 +210,6 @@ func psnrCmd(args []string, stdout io.Writer) error {
 		res = append(res, metrics.Capped(v))
 	}
 	return json.NewEncoder(stdout).Encode(res)
-}
-
-func readImage(path string) (*imageio.Image, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	img, _, err := imageio.DecodeBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
 }
 
 func writeJPEG(path string, img *imageio.Image, q int) error {

@@ -39,15 +39,6 @@ type row struct {
 	OursSSIMOut float64 `json:"ours_ssim_out"`
 }
 
-func load(path string) (*imageio.Image, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	img, _, err := imageio.DecodeBytes(b)
-	return img, err
-}
-
 func main() {
 	dir := flag.String("dir", "", "directory with NAME-clean.png, NAME-[FAMILY-]TASK-in.png and NAME-[FAMILY-]TASK-maxim.png")
 	family := flag.String("family", "heldout", "recipe family of the inputs (train: no prefix)")
@@ -85,9 +76,9 @@ func main() {
 			continue
 		}
 		name, task := base[:i], base[i+1+len(tag):]
-		clean, err1 := load(filepath.Join(*dir, name+"-clean.png"))
-		in, err2 := load(filepath.Join(*dir, base+"-in.png"))
-		out, err3 := load(o)
+		clean, err1 := imageio.ReadFile(filepath.Join(*dir, name+"-clean.png"))
+		in, err2 := imageio.ReadFile(filepath.Join(*dir, base+"-in.png"))
+		out, err3 := imageio.ReadFile(o)
 		if err1 != nil || err2 != nil || err3 != nil {
 			fmt.Fprintln(os.Stderr, "score:", base, err1, err2, err3)
 			os.Exit(1)
@@ -108,7 +99,7 @@ func main() {
 		r.SSIMIn += si
 		r.SSIMOut += so
 		r.Seconds += sec[name+"/"+task]
-		if ours, err := load(filepath.Join(*dir, base+"-out.png")); err == nil {
+		if ours, err := imageio.ReadFile(filepath.Join(*dir, base+"-out.png")); err == nil {
 			p, _ := metrics.PSNR(ours, clean)
 			ss, _ := metrics.SSIM(ours, clean)
 			r.OursN++
