@@ -19,9 +19,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-
-	"github.com/diffuir-web/diffuir/runtime/imageio"
 )
 
 // usageError marks errors in the command line (exit status 2).
@@ -108,34 +105,4 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-}
-
-// writeImage encodes img as out says and writes it with writeFile.
-func writeImage(path string, img *imageio.Image, out imageio.Output) error {
-	data, _, err := imageio.EncodeBytes(img, out)
-	if err != nil {
-		return err
-	}
-	return writeFile(path, data)
-}
-
-// writeFile writes data beside path and renames it into place, so that a
-// failure never leaves half a file.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".diffuir-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -131,6 +132,36 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "restored %s -> %s (%dx%d, %d tiles x %d steps, %s, %s, %.1f MiB of %s memory%s)\n", pos[0], *out, img.W, img.H,
 		rep.Tiles, rep.Steps, rep.Backend.Name, time.Since(start).Round(time.Millisecond), float64(rep.MemoryBytes)/(1<<20), memory, note)
+	return nil
+}
+
+// writeImage encodes img as out says and writes it with writeFile.
+func writeImage(path string, img *imageio.Image, out imageio.Output) error {
+	data, _, err := imageio.EncodeBytes(img, out)
+	if err != nil {
+		return err
+	}
+	return writeFile(path, data)
+}
+
+// writeFile writes data beside path and renames it into place, so that a
+// failure never leaves half a file.
+func writeFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".diffuir-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	return nil
 }
 
