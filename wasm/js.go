@@ -66,15 +66,6 @@ func yield() {
 	<-done
 }
 
-// photoArg decodes a photo passed as bytes (bytesFrom, decodeImage).
-func photoArg(v js.Value) (*imageio.Image, string, error) {
-	data, err := bytesFrom(v)
-	if err != nil {
-		return nil, "", err
-	}
-	return decodeImage(data)
-}
-
 // bytesFrom copies a Uint8Array (or ArrayBuffer) into Go memory.
 func bytesFrom(v js.Value) ([]byte, error) {
 	if v.InstanceOf(js.Global().Get("ArrayBuffer")) {

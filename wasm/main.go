@@ -337,8 +337,13 @@ func restoreArgs(v js.Value) (imageio.Output, restore.Options, error) {
 		Overlap: o.Overlap, MemoryBudget: int64(o.MemoryMiB) << 20}, err
 }
 
-// decodeImage decodes an uploaded photo with the web's size limit.
-func decodeImage(data []byte) (*imageio.Image, string, error) {
+// photoArg decodes a photo passed as bytes (bytesFrom) with the web's size
+// limit.
+func photoArg(v js.Value) (*imageio.Image, string, error) {
+	data, err := bytesFrom(v)
+	if err != nil {
+		return nil, "", err
+	}
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil && cfg.Width*cfg.Height > maxPixels {
 		return nil, "", fmt.Errorf("the photo is %dx%d: this app handles up to %d megapixels (%w)",
 			cfg.Width, cfg.Height, maxPixels/1_000_000, imageio.ErrTooLarge)
