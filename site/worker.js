@@ -361,8 +361,11 @@ async function restorePooled(id, bytes, options, n, onProgress) {
   const ctrl = new AbortController();
   pooled.set(id, ctrl);
   try {
-    if (cancelled.has(id)) throw coded('E_CANCELLED', 'cancelled');
+    if (cancelled.delete(id)) throw coded('E_CANCELLED', 'cancelled');
     const plan = await api.tilePlan(key, bytes, options);
+    // A cancel while the photo was decoded for the plan aborted ctrl, which
+    // the one-tile path below would not see.
+    if (ctrl.signal.aborted) throw coded('E_CANCELLED', 'cancelled');
     if (plan.tiles < 2) {
       pooled.delete(id);
       return await api.restore(id, bytes, options, onProgress); // the ordinary path, retries included

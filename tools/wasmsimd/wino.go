@@ -1,6 +1,6 @@
 package main
 
-// The transforms of runtime/backend/cpu's Winograd F(2x2, 3x3) layers
+// The transforms of runtime/backend/cpu's Winograd F(4x4, 3x3) layers
 // (winograd.go there has the portable twins and the matrices). Four
 // neighbouring tiles share a vector, one tile per lane; pointers and
 // strides are in bytes.
@@ -18,12 +18,26 @@ func (f *fn) shuffle(l [4]byte) {
 	}
 }
 
-// combine emits dst = a op b for v128 locals.
-func (f *fn) combine(dst, a uint32, op uint32, b uint32) {
+// shuffleL emits dst = shuffle(a, b) of v128 locals.
+func (f *fn) shuffleL(dst, a, b uint32, l [4]byte) {
 	f.get(a)
 	f.get(b)
-	f.simd(op)
+	f.shuffle(l)
 	f.set(dst)
+}
+
+// transpose emits dst[k][c] = x[c][k]: the 4x4 matrix of lanes of x
+// transposed, through the scratch locals t.
+func (f *fn) transpose(dst, x, t []uint32) {
+	lo, hi := [4]byte{0, 4, 1, 5}, [4]byte{2, 6, 3, 7}
+	f.shuffleL(t[0], x[0], x[1], lo)
+	f.shuffleL(t[1], x[0], x[1], hi)
+	f.shuffleL(t[2], x[2], x[3], lo)
+	f.shuffleL(t[3], x[2], x[3], hi)
+	f.shuffleL(dst[0], t[0], t[2], [4]byte{0, 1, 4, 5})
+	f.shuffleL(dst[1], t[0], t[2], [4]byte{2, 3, 6, 7})
+	f.shuffleL(dst[2], t[1], t[3], [4]byte{0, 1, 4, 5})
+	f.shuffleL(dst[3], t[1], t[3], [4]byte{2, 3, 6, 7})
 }
 
 // at pushes p + k*stride (i32 locals, k a constant).
@@ -37,11 +51,86 @@ func (f *fn) at(p, stride uint32, k int32) {
 	}
 }
 
+// vop pushes a op b for v128 locals.
+func (f *fn) vop(a uint32, op uint32, b uint32) {
+	f.get(a)
+	f.get(b)
+	f.simd(op)
+}
+
+// winoConsts are the v128 locals holding the transforms' splatted factors.
+type winoConsts struct{ two, four, eight uint32 }
+
+func (f *fn) winoConsts() winoConsts {
+	c := winoConsts{f.local(tV128), f.local(tV128), f.local(tV128)}
+	for _, x := range []struct {
+		l uint32
+		v float32
+	}{{c.two, 2}, {c.four, 4}, {c.eight, 8}} {
+		f.splatF(x.v)
+		f.set(x.l)
+	}
+	return c
+}
+
+// bt emits Bt x for the six v128 locals x, handing each result i to out
+// as an emitter that pushes it; t are three scratch locals.
+//
+//	v0 = (x4-x2) + 4(x0-x2)    v1 = (x4+x3) - 4(x1+x2)    v2 = (x4-x3) + 4(x1-x2)
+//	v3 = (x4-x2) + 2(x3-x1)    v4 = (x4-x2) - 2(x3-x1)    v5 = (x5-x3) + 4(x1-x3)
+func (f *fn) bt(x, t []uint32, k winoConsts, out func(i int, push func())) {
+	p, q := t[0], t[1]
+	f.vop(x[4], f32x4Sub, x[2])
+	f.set(p)
+	f.vop(x[3], f32x4Sub, x[1])
+	f.get(k.two)
+	f.simd(f32x4Mul)
+	f.set(q)
+	// scaled pushes a op1 b + factor*(c op2 d).
+	scaled := func(a uint32, op1 uint32, b uint32, sign uint32, factor, c uint32, op2 uint32, d uint32) func() {
+		return func() {
+			f.vop(a, op1, b)
+			f.vop(c, op2, d)
+			f.get(factor)
+			f.simd(f32x4Mul)
+			f.simd(sign)
+		}
+	}
+	out(0, func() { f.get(p); f.vop(x[0], f32x4Sub, x[2]); f.get(k.four); f.simd(f32x4Mul); f.simd(f32x4Add) })
+	out(1, scaled(x[4], f32x4Add, x[3], f32x4Sub, k.four, x[1], f32x4Add, x[2]))
+	out(2, scaled(x[4], f32x4Sub, x[3], f32x4Add, k.four, x[1], f32x4Sub, x[2]))
+	out(3, func() { f.vop(p, f32x4Add, q) })
+	out(4, func() { f.vop(p, f32x4Sub, q) })
+	out(5, scaled(x[5], f32x4Sub, x[3], f32x4Add, k.four, x[1], f32x4Sub, x[3]))
+}
+
+// atx emits At x for the six v128 locals x, handing each result r to out;
+// t are four scratch locals.
+//
+//	y0 = x0 + (x1+x2) + (x3+x4)    y1 = (x1-x2) + 2(x3-x4)
+//	y2 = (x1+x2) + 4(x3+x4)        y3 = (x1-x2) + 8(x3-x4) + x5
+func (f *fn) atx(x, t []uint32, k winoConsts, out func(r int, push func())) {
+	a, b, c, d := t[0], t[1], t[2], t[3]
+	f.vop(x[1], f32x4Add, x[2])
+	f.set(a)
+	f.vop(x[1], f32x4Sub, x[2])
+	f.set(b)
+	f.vop(x[3], f32x4Add, x[4])
+	f.set(c)
+	f.vop(x[3], f32x4Sub, x[4])
+	f.set(d)
+	plus := func(u, factor, v uint32) { f.get(u); f.vop(factor, f32x4Mul, v); f.simd(f32x4Add) }
+	out(0, func() { f.vop(x[0], f32x4Add, a); f.get(c); f.simd(f32x4Add) })
+	out(1, func() { plus(b, k.two, d) })
+	out(2, func() { plus(a, k.four, c) })
+	out(3, func() { plus(b, k.eight, d); f.get(x[5]); f.simd(f32x4Add) })
+}
+
 // winoin(stage, lp, cin, ngroups, v, vrow, vplane): for each input channel
-// ci < cin, whose 4 staged rows start at stage + 4*ci*lp, lp apart, and
-// each group g < ngroups of 4 tiles (tile t reads staged columns 2t..2t+3),
-// writes V = Bt d B: position xi of tile 4g+k at
-// v + xi*vplane + ci*vrow + 16g + 4k.
+// ci < cin, whose 6 staged rows start at stage + 6*ci*lp, lp apart, and
+// each group g < ngroups of 4 tiles (tile t reads staged columns 4t..4t+5;
+// a group reads 20 columns), writes V = Bt d B: position xi of tile 4g+k
+// at v + xi*vplane + ci*vrow + 16g + 4k.
 func winoin() *fn {
 	const (
 		stage = iota
@@ -54,52 +143,21 @@ func winoin() *fn {
 	)
 	f := newFn("winoin", i32s(7), nil)
 	ci, g, sp, vp, rp, op := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
-	a, b, c, d := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
-	u1, u2, u := f.vlocals(4), f.vlocals(4), f.vlocals(4)
-	t := f.local(tV128)
-
-	// row sets dst to Bt applied along staged row r of the group: the
-	// columns d0..d3 of its 4 tiles, deinterleaved from 10 staged floats.
-	row := func(r int32, dst []uint32) {
-		f.at(sp, lp, r)
-		f.set(rp)
-		for i, x := range []uint32{a, b, c, d} {
-			f.load(rp, uint32([]int{0, 16, 8, 24}[i]))
-			f.set(x)
-		}
-		// d0 = a,b evens; d1 = a,b odds; d2 = c,d evens; d3 = c,d odds.
-		col := func(x, y uint32, odd byte) {
-			f.get(x)
-			f.get(y)
-			f.shuffle([4]byte{odd, 2 + odd, 4 + odd, 6 + odd})
-		}
-		col(a, b, 0) // d0
-		col(c, d, 0) // d2
-		f.simd(f32x4Sub)
-		f.set(dst[0])
-		col(a, b, 1) // d1
-		f.set(t)
-		col(c, d, 0) // d2
-		f.set(a)
-		f.combine(dst[1], t, f32x4Add, a)
-		f.combine(dst[2], a, f32x4Sub, t)
-		col(c, d, 1) // d3
-		f.set(a)
-		f.combine(dst[3], t, f32x4Sub, a)
+	k := f.winoConsts()
+	ld, d, t := f.vlocals(5), f.vlocals(6), f.vlocals(4)
+	u := make([][]uint32, 6) // u[r][j]: staged row r times B
+	for r := range u {
+		u[r] = f.vlocals(6)
 	}
-	// put stores x at position xi of the group.
-	put := func(xi int32, push func()) {
-		f.at(op, vplane, xi)
-		push()
-		f.simdMem(v128Store, 2, 0)
-	}
+	col := make([]uint32, 6)
 	f.forRange(ci, cin, 1, func() {
-		// sp = stage + 4*ci*lp; vp = v + ci*vrow
+		// sp = stage + 6*ci*lp; vp = v + ci*vrow
 		f.get(stage)
 		f.get(ci)
 		f.get(lp)
 		f.op(opI32Mul)
-		f.shl(2)
+		f.i32(6)
+		f.op(opI32Mul)
 		f.op(opI32Add)
 		f.set(sp)
 		f.get(v)
@@ -109,29 +167,40 @@ func winoin() *fn {
 		f.op(opI32Add)
 		f.set(vp)
 		f.forRange(g, ngroups, 1, func() {
+			for r := range int32(6) {
+				// Columns 0-3 of the 4 tiles are the transposed first 16
+				// floats; columns 4 and 5 are lanes 0 and 1 of floats 4-19.
+				f.at(sp, lp, r)
+				f.get(g)
+				f.shl(6)
+				f.op(opI32Add)
+				f.set(rp)
+				for i, x := range ld {
+					f.load(rp, uint32(16*i))
+					f.set(x)
+				}
+				f.transpose(d[:4], ld[:4], t)
+				f.shuffleL(t[0], ld[1], ld[2], [4]byte{0, 4, 1, 5})
+				f.shuffleL(t[1], ld[3], ld[4], [4]byte{0, 4, 1, 5})
+				f.shuffleL(d[4], t[0], t[1], [4]byte{0, 1, 4, 5})
+				f.shuffleL(d[5], t[0], t[1], [4]byte{2, 3, 6, 7})
+				f.bt(d, t, k, func(j int, push func()) { push(); f.set(u[r][j]) })
+			}
 			f.get(vp)
 			f.get(g)
 			f.shl(4)
 			f.op(opI32Add)
 			f.set(op)
-			// Bt down the rows: V row 0 = u0-u2, 1 = u1+u2, 2 = u2-u1,
-			// 3 = u1-u3, with rows 1 and 2 computed first so that at
-			// most three rows of u are live.
-			row(1, u1)
-			row(2, u2)
-			for j := range 4 {
-				put(int32(4+j), func() { f.get(u1[j]); f.get(u2[j]); f.simd(f32x4Add) })
-				put(int32(8+j), func() { f.get(u2[j]); f.get(u1[j]); f.simd(f32x4Sub) })
+			for j := range 6 {
+				for r := range col {
+					col[r] = u[r][j]
+				}
+				f.bt(col, t, k, func(i int, push func()) {
+					f.at(op, vplane, int32(6*i+j))
+					push()
+					f.simdMem(v128Store, 2, 0)
+				})
 			}
-			row(0, u)
-			for j := range 4 {
-				put(int32(j), func() { f.get(u[j]); f.get(u2[j]); f.simd(f32x4Sub) })
-			}
-			row(3, u)
-			for j := range 4 {
-				put(int32(12+j), func() { f.get(u1[j]); f.get(u[j]); f.simd(f32x4Sub) })
-			}
-			f.addTo(sp, 32)
 		})
 	})
 	return f
@@ -141,8 +210,8 @@ func winoin() *fn {
 // rows): for each output channel co < cout and group g < ngroups of 4
 // tiles, Y = At M A from position xi of tile 4g+k at m + xi*mplane +
 // co*mrow + 16g + 4k, plus the float bias + 4co, plus res (when not 0,
-// laid out like out), written to output row r < rows (1 or 2) at out +
-// co*oplane + r*ostride + 32g: the tiles' two columns interleaved.
+// laid out like out), written to output rows r < rows (1 to 4) at out +
+// co*oplane + r*ostride + 64g + 16k: tile k's four columns.
 func winoout() *fn {
 	const (
 		m = iota
@@ -159,8 +228,13 @@ func winoout() *fn {
 	)
 	f := newFn("winoout", i32s(11), nil)
 	co, g, mp, ob, rb, gp := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
-	bv, x, y, z := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
-	s0, s1 := f.vlocals(4), f.vlocals(4)
+	k := f.winoConsts()
+	bv := f.local(tV128)
+	x, y, z, t := f.vlocals(6), f.vlocals(4), f.vlocals(4), f.vlocals(4)
+	s := make([][]uint32, 4) // s[r][j]: At times column j of M
+	for r := range s {
+		s[r] = f.vlocals(6)
+	}
 	f.forRange(co, cout, 1, func() {
 		f.get(m)
 		f.get(co)
@@ -184,76 +258,48 @@ func winoout() *fn {
 		f.simdMem(v128Load32Splt, 2, 0)
 		f.set(bv)
 		f.forRange(g, ngroups, 1, func() {
-			// At down the columns: s0 = m0+m1+m2, s1 = m1-m2-m3.
 			f.get(mp)
 			f.get(g)
 			f.shl(4)
 			f.op(opI32Add)
 			f.set(gp)
-			for j := range int32(4) {
-				ld := func(i int32) { f.at(gp, mplane, 4*i+j); f.simdMem(v128Load, 2, 0) }
-				ld(1)
-				ld(2)
-				f.simd(f32x4Sub)
-				f.set(x) // m1-m2
-				ld(0)
-				ld(1)
-				f.simd(f32x4Add)
-				ld(2)
-				f.simd(f32x4Add)
-				f.set(s0[j])
-				f.get(x)
-				ld(3)
-				f.simd(f32x4Sub)
-				f.set(s1[j])
+			for j := range int32(6) {
+				for i := range int32(6) {
+					f.at(gp, mplane, 6*i+j)
+					f.simdMem(v128Load, 2, 0)
+					f.set(x[i])
+				}
+				f.atx(x, t, k, func(r int, push func()) { push(); f.set(s[r][j]) })
 			}
-			// One output row r from s: column 0 = s0+s1+s2 + bias,
-			// column 1 = s1-s2-s3 + bias, interleaved, plus res.
-			outRow := func(s []uint32, r int32) {
-				f.get(s[0])
-				f.get(s[1])
-				f.simd(f32x4Add)
-				f.get(s[2])
-				f.simd(f32x4Add)
-				f.get(bv)
-				f.simd(f32x4Add)
-				f.set(x)
-				f.get(s[1])
-				f.get(s[2])
-				f.simd(f32x4Sub)
-				f.get(s[3])
-				f.simd(f32x4Sub)
-				f.get(bv)
-				f.simd(f32x4Add)
-				f.set(y)
-				for h, l := range [][4]byte{{0, 4, 1, 5}, {2, 6, 3, 7}} {
-					// at base + r*ostride + 32g + 16h
+			for r := range int32(4) {
+				if r > 0 {
+					f.get(rows)
+					f.i32(r + 1)
+					f.op(opI32GeS)
+					f.if_()
+				}
+				f.atx(s[r], t, k, func(c int, push func()) { push(); f.get(bv); f.simd(f32x4Add); f.set(y[c]) })
+				f.transpose(z, y, t)
+				for kk, zk := range z {
+					// at base + r*ostride + 64g, offset 16k
 					addr := func(base uint32) {
 						f.at(base, ostride, r)
 						f.get(g)
-						f.shl(5)
+						f.shl(6)
 						f.op(opI32Add)
 					}
-					f.get(x)
-					f.get(y)
-					f.shuffle(l)
-					f.set(z)
 					f.get(res)
 					f.if_()
-					f.accV(z, f32x4Add, func() { addr(rb); f.simdMem(v128Load, 2, uint32(16*h)) })
+					f.accV(zk, f32x4Add, func() { addr(rb); f.simdMem(v128Load, 2, uint32(16*kk)) })
 					f.end()
 					addr(ob)
-					f.get(z)
-					f.simdMem(v128Store, 2, uint32(16*h))
+					f.get(zk)
+					f.simdMem(v128Store, 2, uint32(16*kk))
+				}
+				if r > 0 {
+					f.end()
 				}
 			}
-			outRow(s0, 0)
-			f.get(rows)
-			f.i32(2)
-			f.op(opI32GeS)
-			f.if_()
-			outRow(s1, 1)
-			f.end()
 		})
 	})
 	return f

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 )
 
 // ConvSpec describes one convolution layer: planar CHW tensors, zero
@@ -335,10 +334,11 @@ const (
 var convKernel = convImpls[len(convImpls)-1]
 
 // convWinograd makes PackConv and Run use the Winograd form where it
-// serves. Only in wasm: there it cuts the 3x3 layers' time (BenchmarkConv
-// in Node), while amd64's wider vectors make the direct form cheaper than
-// the transforms. Tests switch it to cover both.
-var convWinograd = runtime.GOARCH == "wasm"
+// serves. Only with the SIMD128 kernels: there it cuts the 3x3 layers'
+// time (BenchmarkConv in Node), while the portable kernels in wasm and
+// amd64's wider vectors make the direct form cheaper than the transforms.
+// Tests switch it to cover both.
+var convWinograd = convKernel == convSIMD128
 
 func (k convImpl) String() string {
 	switch k {

@@ -108,9 +108,9 @@ func (s *winoStrip) inSIMD() bool {
 	if convKernel != convSIMD128 {
 		return false
 	}
-	// The last group reads staged columns up to 2*np+1; the last store
-	// ends at position 15, channel cin-1, tile np.
-	if 2*s.np+2 > s.lp || 4*s.cin*s.lp > len(s.stage) || (16*s.cin-1)*s.vrow+s.np > len(s.v) {
+	// The last group reads staged columns up to 4*np+3; the last store
+	// ends at position 35, channel cin-1, tile np.
+	if winoM*s.np+4 > s.lp || winoA*s.cin*s.lp > len(s.stage) || (winoP*s.cin-1)*s.vrow+s.np > len(s.v) {
 		panic("cpu: Winograd strip outside its scratch")
 	}
 	simdWinoIn(addr(&s.stage[0]), uint32(4*s.lp), uint32(s.cin), uint32(s.np/4), addr(&s.v[0]), uint32(4*s.vrow),
@@ -119,17 +119,17 @@ func (s *winoStrip) inSIMD() bool {
 }
 
 // outSIMD runs the output transform in the module for the whole groups of
-// 4 tiles whose 8 output columns lie inside the row, and returns how many
+// 4 tiles whose 16 output columns lie inside the row, and returns how many
 // tiles it did.
 func (s *winoStrip) outSIMD() int {
-	groups := min(s.n/4, (s.wo-s.x0)/8)
+	groups := min(s.n/4, (s.wo-s.x0)/(4*winoM))
 	if convKernel != convSIMD128 || groups == 0 {
 		return 0
 	}
 	first := s.y*s.wo + s.x0
-	last := (s.cout-1)*s.ho*s.wo + (s.y+s.rows-1)*s.wo + s.x0 + 8*groups
+	last := (s.cout-1)*s.ho*s.wo + (s.y+s.rows-1)*s.wo + s.x0 + 4*winoM*groups
 	if last > len(s.out) || (s.res != nil && last > len(s.res)) || len(s.bias)*convCo < s.cout ||
-		(16*s.cout-1)*s.mrow+4*groups > len(s.m) {
+		(winoP*s.cout-1)*s.mrow+4*groups > len(s.m) {
 		panic("cpu: Winograd output outside its tensor")
 	}
 	var res uint32
