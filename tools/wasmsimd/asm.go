@@ -212,6 +212,27 @@ func (f *fn) sum(a, b uint32) { f.get(a); f.get(b); f.op(opI32Add) }
 // diff emits dst = a - b (i32).
 func (f *fn) diff(dst, a, b uint32) { f.get(a); f.get(b); f.op(opI32Sub); f.set(dst) }
 
+// index emits dst = base + i*stride (i32 locals).
+func (f *fn) index(dst, base, i, stride uint32) {
+	f.get(base)
+	f.get(i)
+	f.get(stride)
+	f.op(opI32Mul)
+	f.op(opI32Add)
+	f.set(dst)
+}
+
+// outAndRes sets ob = out + off and rb = res + off for the i32 offset on
+// the stack: where a kernel writes and where it reads the residual.
+func (f *fn) outAndRes(ob, rb, out, res uint32) {
+	f.tee(rb)
+	f.get(out)
+	f.op(opI32Add)
+	f.set(ob)
+	f.sum(rb, res)
+	f.set(rb)
+}
+
 // load pushes the vector at p + off; loadAt the one at a + b + off.
 func (f *fn) load(p, off uint32)      { f.get(p); f.simdMem(v128Load, 2, off) }
 func (f *fn) loadAt(a, b, off uint32) { f.sum(a, b); f.simdMem(v128Load, 2, off) }

@@ -28,22 +28,9 @@ const ConvChunk = 8
 // loop runs without spills. With relaxed, the multiply-add is
 // f32x4.relaxed_madd (one FMA where the CPU has it).
 func conv(relaxed bool) *fn {
-	const (
-		src = iota
-		offs
-		ntaps
-		w
-		wstride
-		nb
-		cout
-		out
-		plane
-		nx
-		bias
-		res
-		scratch
-		nparams
-	)
+	// The parameters, and how many.
+	const src, offs, ntaps, w, wstride, nb, cout = 0, 1, 2, 3, 4, 5, 6
+	const out, plane, nx, bias, res, scratch, nparams = 7, 8, 9, 10, 11, 12, 13
 	f := newFn("conv", i32s(nparams), nil)
 	b, x, sp, op, opEnd, wp, p, n, co, ob, rb, i := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32),
 		f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
@@ -59,12 +46,7 @@ func conv(relaxed bool) *fn {
 		f.shl(2)
 		f.op(opI32Add)
 		f.set(sp)
-		f.get(w)
-		f.get(b)
-		f.get(wstride)
-		f.op(opI32Mul)
-		f.op(opI32Add)
-		f.set(wp)
+		f.index(wp, w, b, wstride)
 		f.mov(op, offs)
 		// The tap loop (ntaps >= 1, checked by the caller).
 		f.loop()
@@ -134,12 +116,7 @@ func conv(relaxed bool) *fn {
 		f.get(x)
 		f.shl(2)
 		f.op(opI32Add)
-		f.tee(rb)
-		f.get(out)
-		f.op(opI32Add)
-		f.set(ob)
-		f.sum(rb, res)
-		f.set(rb)
+		f.outAndRes(ob, rb, out, res)
 
 		f.get(n)
 		f.i32(ConvChunk)

@@ -30,15 +30,7 @@ func (f *fn) reduce(v uint32, op byte) {
 // 4), out[e*ostride] += Σ_i<n k[i]·v[e*vstride + i], n a multiple of 4.
 // Four rows of v at a time share the loads of k.
 func dot4(relaxed bool) *fn {
-	const (
-		k = iota
-		v
-		vstride
-		ne
-		n
-		out
-		ostride
-	)
+	const k, v, vstride, ne, n, out, ostride = 0, 1, 2, 3, 4, 5, 6 // the parameters
 	f := newFn("dot4", i32s(7), nil)
 	e, kp, kEnd, vp, op := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
 	acc := f.vlocals(4)
@@ -95,14 +87,7 @@ func dot4(relaxed bool) *fn {
 // for i < n, a multiple of 16: four vectors of dst stay in registers
 // across the nc rows.
 func gemvt(relaxed bool) *fn {
-	const (
-		dst = iota
-		c
-		nc
-		x
-		stride
-		n
-	)
+	const dst, c, nc, x, stride, n = 0, 1, 2, 3, 4, 5 // the parameters
 	f := newFn("gemvt", i32s(6), nil)
 	dp, dEnd, xp, cp, cEnd := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
 	s := f.vlocals(4)
@@ -142,11 +127,7 @@ func gemvt(relaxed bool) *fn {
 // multiple of 4.
 func expsub() *fn {
 	f := newFn("expsub", []byte{tI32, tI32, tF32}, []byte{tF32})
-	const (
-		x = iota
-		n
-		m
-	)
+	const x, n, m = 0, 1, 2 // the parameters
 	p, end := f.local(tI32), f.local(tI32)
 	v, mv, sum, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
 	f.endPtr(end, x, n)
@@ -169,12 +150,7 @@ func expsub() *fn {
 // multiple of 4.
 func expsubacc() *fn {
 	f := newFn("expsubacc", i32s(4), nil)
-	const (
-		x = iota
-		m
-		s
-		n
-	)
+	const x, m, s, n = 0, 1, 2, 3 // the parameters
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	v, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128)
 	f.endPtr(end, x, n)
@@ -200,11 +176,7 @@ func expsubacc() *fn {
 // elementwise emits name(a, b, n): a[i] = a[i] op b[i], n a multiple of 4.
 func elementwise(name string, op uint32) *fn {
 	f := newFn(name, i32s(3), nil)
-	const (
-		a = iota
-		b
-		n
-	)
+	const a, b, n = 0, 1, 2 // the parameters
 	p, end := f.local(tI32), f.local(tI32)
 	f.endPtr(end, a, n)
 	f.forPtr(p, a, end, 16, func() {
@@ -224,10 +196,7 @@ func elementwise(name string, op uint32) *fn {
 // maxof(x, n) f32: the largest of x[0..n), n a positive multiple of 4.
 func maxof() *fn {
 	f := newFn("maxof", i32s(2), []byte{tF32})
-	const (
-		x = iota
-		n
-	)
+	const x, n = 0, 1 // the parameters
 	p, end := f.local(tI32), f.local(tI32)
 	m := f.local(tV128)
 	f.endPtr(end, x, n)
@@ -243,11 +212,7 @@ func maxof() *fn {
 // scale(x, n, s f32): x[i] *= s, n a multiple of 4.
 func scale() *fn {
 	f := newFn("scale", []byte{tI32, tI32, tF32}, nil)
-	const (
-		x = iota
-		n
-		s
-	)
+	const x, n, s = 0, 1, 2 // the parameters
 	p, end := f.local(tI32), f.local(tI32)
 	sv := f.local(tV128)
 	f.endPtr(end, x, n)
@@ -263,15 +228,7 @@ func scale() *fn {
 // is not 0; n a multiple of 4.
 func affine() *fn {
 	f := newFn("affine", []byte{tI32, tI32, tI32, tI32, tF32, tF32, tI32}, nil)
-	const (
-		dst = iota
-		src
-		res
-		n
-		a
-		b
-		silu
-	)
+	const dst, src, res, n, a, b, silu = 0, 1, 2, 3, 4, 5, 6 // the parameters
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	av, bv, v, e, t1, t2 := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
 	f.endPtr(end, dst, n)
@@ -314,11 +271,7 @@ func affine() *fn {
 // like the portable dot.
 func dot(relaxed bool) *fn {
 	f := newFn("dot", i32s(3), []byte{tF32})
-	const (
-		x = iota
-		y
-		n
-	)
+	const x, y, n = 0, 1, 2 // the parameters
 	p, end, d := f.local(tI32), f.local(tI32), f.local(tI32)
 	s0, s1 := f.local(tV128), f.local(tV128)
 	f.endPtr(end, x, n)
@@ -342,12 +295,7 @@ func dot(relaxed bool) *fn {
 // widened to an f64x2; two sums hide the add latency.
 func stat64() *fn {
 	f := newFn("stat64", []byte{tI32, tI32, tF64, tI32}, []byte{tF64})
-	const (
-		x = iota
-		n
-		mean
-		dev
-	)
+	const x, n, mean, dev = 0, 1, 2, 3 // the parameters
 	p, end := f.local(tI32), f.local(tI32)
 	mv, a0, a1, d := f.local(tV128), f.local(tV128), f.local(tV128), f.local(tV128)
 	f.endPtr(end, x, n)
@@ -398,12 +346,7 @@ func stat64() *fn {
 // (layer norm's variance over channels, per pixel).
 func sqdevacc() *fn {
 	f := newFn("sqdevacc", i32s(4), nil)
-	const (
-		acc = iota
-		x
-		mean
-		n
-	)
+	const acc, x, mean, n = 0, 1, 2, 3 // the parameters
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	d := f.local(tV128)
 	f.endPtr(end, acc, n)
@@ -426,14 +369,7 @@ func sqdevacc() *fn {
 // n a multiple of 4 (layer norm's output for one channel).
 func lnapply() *fn {
 	f := newFn("lnapply", []byte{tI32, tI32, tI32, tI32, tI32, tF32}, nil)
-	const (
-		dst = iota
-		src
-		mean
-		inv
-		n
-		g
-	)
+	const dst, src, mean, inv, n, g = 0, 1, 2, 3, 4, 5 // the parameters
 	p, end, off := f.local(tI32), f.local(tI32), f.local(tI32)
 	gv := f.local(tV128)
 	f.endPtr(end, dst, n)

@@ -132,15 +132,7 @@ func (f *fn) atx(x, t []uint32, k winoConsts, out func(r int, push func())) {
 // a group reads 20 columns), writes V = Bt d B: position xi of tile 4g+k
 // at v + xi*vplane + ci*vrow + 16g + 4k.
 func winoin() *fn {
-	const (
-		stage = iota
-		lp
-		cin
-		ngroups
-		v
-		vrow
-		vplane
-	)
+	const stage, lp, cin, ngroups, v, vrow, vplane = 0, 1, 2, 3, 4, 5, 6 // the parameters
 	f := newFn("winoin", i32s(7), nil)
 	ci, g, sp, vp, rp, op := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
 	k := f.winoConsts()
@@ -160,12 +152,7 @@ func winoin() *fn {
 		f.op(opI32Mul)
 		f.op(opI32Add)
 		f.set(sp)
-		f.get(v)
-		f.get(ci)
-		f.get(vrow)
-		f.op(opI32Mul)
-		f.op(opI32Add)
-		f.set(vp)
+		f.index(vp, v, ci, vrow)
 		f.forRange(g, ngroups, 1, func() {
 			for r := range int32(6) {
 				// Columns 0-3 of the 4 tiles are the transposed first 16
@@ -213,19 +200,9 @@ func winoin() *fn {
 // laid out like out), written to output rows r < rows (1 to 4) at out +
 // co*oplane + r*ostride + 64g + 16k: tile k's four columns.
 func winoout() *fn {
-	const (
-		m = iota
-		mrow
-		mplane
-		cout
-		ngroups
-		out
-		ostride
-		oplane
-		bias
-		res
-		rows
-	)
+	// The parameters.
+	const m, mrow, mplane, cout, ngroups = 0, 1, 2, 3, 4
+	const out, ostride, oplane, bias, res, rows = 5, 6, 7, 8, 9, 10
 	f := newFn("winoout", i32s(11), nil)
 	co, g, mp, ob, rb, gp := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
 	k := f.winoConsts()
@@ -236,21 +213,11 @@ func winoout() *fn {
 		s[r] = f.vlocals(6)
 	}
 	f.forRange(co, cout, 1, func() {
-		f.get(m)
-		f.get(co)
-		f.get(mrow)
-		f.op(opI32Mul)
-		f.op(opI32Add)
-		f.set(mp)
+		f.index(mp, m, co, mrow)
 		f.get(co)
 		f.get(oplane)
 		f.op(opI32Mul)
-		f.tee(rb)
-		f.get(out)
-		f.op(opI32Add)
-		f.set(ob)
-		f.sum(rb, res)
-		f.set(rb)
+		f.outAndRes(ob, rb, out, res)
 		f.get(bias)
 		f.get(co)
 		f.shl(2)
