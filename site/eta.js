@@ -5,14 +5,20 @@
 // rate per backend (the CPU with or without the SIMD128 kernels, the GPU),
 // learnt from every finished restore on this device and kept in Cache
 // Storage (workers have no localStorage). Without a rate yet, estimate()
-// can calibrate: one 1-step restore of a small synthetic photo, which
-// also compiles nothing the real restore would reuse, so it is only done
-// when asked. During a restore the remaining time comes from the progress
+// can calibrate: a timed 1-step restore of a small synthetic photo after
+// the engine has warmed up on a smaller one; it compiles nothing the real
+// restore would reuse, so it is only done when asked, and the first real
+// restore replaces its rate. During a restore the remaining time comes from the progress
 // fraction once the first step is done (the measured pace of this very
 // image), before that from the rate.
 const CACHE = 'diffuir-timing-v1';
 const KEY = new URL('./timing.json', import.meta.url).href;
-const CAL_SIDE = 96; // calibration photo side: about 0.1 s per step on a fast CPU
+// The calibration photos' sides: warm-up, then timed. V8 tiers the kernels
+// up over the first restores, so a rate timed on the first ones (or on a
+// photo small enough that it finishes before then) was 1.6x or more too
+// slow; 128² for 1 step takes 0.26 s on the CPU of docs/BENCHMARKS.md.
+export const CALIBRATION_WARMUP = 64;
+export const CALIBRATION_SIDE = 128;
 
 export class Eta {
   constructor() {
@@ -49,6 +55,20 @@ export class Eta {
     const r = this.rates[backend];
     return r ? Math.round(r.msPerMpStep * Eta.work(width, height, steps)) : null;
   }
+  // basis says where the backend's rate comes from: 'measured' restores,
+  // a 'calibrated' one, or null (none yet).
+  basis(backend) {
+    const r = this.rates[backend];
+    return r ? (r.calibrated ? 'calibrated' : 'measured') : null;
+  }
+  // calibrate sets the backend's rate from a timed 1-step restore of a
+  // side² photo, until the first real restore replaces it.
+  calibrate(backend, side, ms) {
+    const w = Eta.work(side, side, 1);
+    if (!(ms > 0)) return;
+    this.rates[backend] = { msPerMpStep: ms / w, n: 0, calibrated: true };
+    this._save();
+  }
 
   // learn records a finished restore (ms measured around it). A running
   // average over the last few restores, so one slow run (a busy machine)
@@ -56,9 +76,12 @@ export class Eta {
   learn(backend, width, height, steps, ms) {
     const w = Eta.work(width, height, steps);
     if (!(w > 0) || !(ms > 0)) return;
+    // A photo smaller than the calibration's is mostly per-restore cost
+    // (a 45×37 one made the rate 2.7x too slow for 256²).
+    if (width * height < CALIBRATION_SIDE * CALIBRATION_SIDE) return;
     const v = ms / w;
     const r = this.rates[backend];
-    if (!r) this.rates[backend] = { msPerMpStep: v, n: 1 };
+    if (!r || r.calibrated) this.rates[backend] = { msPerMpStep: v, n: 1 };
     else {
       const k = Math.min(r.n, 3);
       r.msPerMpStep = (r.msPerMpStep * k + v) / (k + 1);
@@ -88,11 +111,11 @@ export class Eta {
   }
 }
 
-// calibrationPNG is a CAL_SIDE² RGB PNG of smooth colour ramps (stored,
+// calibrationPNG is a side² RGB PNG of smooth colour ramps (stored,
 // uncompressed deflate: no encoder needed), for estimate's calibration.
-export function calibrationPNG() {
-  const w = CAL_SIDE;
-  const h = CAL_SIDE;
+export function calibrationPNG(side) {
+  const w = side;
+  const h = side;
   const raw = new Uint8Array(h * (1 + 3 * w));
   for (let y = 0; y < h; y++) {
     const o = y * (1 + 3 * w);
@@ -157,4 +180,3 @@ function chunk(type, data) {
   return concat([be32(data.length), td, be32(crc32(td))]);
 }
 
-export const CALIBRATION_SIDE = CAL_SIDE;

@@ -3,7 +3,7 @@
 // The page (app.js) and the <diffuir-restore> widget are its two clients,
 // both through client.js.
 import info from './build-info.js';
-import { Eta, calibrationPNG, CALIBRATION_SIDE, concat } from './eta.js';
+import { Eta, calibrationPNG, CALIBRATION_WARMUP, CALIBRATION_SIDE, concat } from './eta.js';
 import { Pool, poolSize, jobKey } from './pool.js';
 
 const MODEL_CACHE = 'diffuir-models-v1';
@@ -393,27 +393,26 @@ async function estimate(id, msg) {
   if (w <= 0 || h <= 0) throw coded('E_BAD_REQUEST', 'estimate needs width and height');
   const steps = (msg.options && msg.options.steps) || model.defaultSteps || 3;
   await eta.loaded;
-  let basis = 'measured';
   let ms = eta.estimate(backendKey(), w, h, steps);
   // Only the CPU calibrates: on a GPU the first restore compiles every
   // pipeline, which a calibration would pay for and not measure.
   const cpu = caps && caps.backend && caps.backend.kind === 'cpu';
   if (ms === null && cpu && msg.calibrate !== false) {
     if (cancelled.delete(id)) throw coded('E_CANCELLED', 'cancelled'); // came while eta loaded: the bridge knows only running requests
-    // Twice, timing the second: the first pays for compiling the program and
-    // for the engine's baseline code (V8 tiers the kernels up as they run),
-    // which made one-shot calibrations 4-6x too pessimistic.
-    const png = calibrationPNG();
-    for (let k = 0; k < 2; k++) {
+    // The small photo twice, then the timed one twice, timing the last: the
+    // first runs pay for compiling the program and committing its memory,
+    // and for the engine's baseline code (V8 tiers the kernels up as they
+    // run), which made one-shot calibrations 4-6x too pessimistic.
+    const sides = [CALIBRATION_WARMUP, CALIBRATION_WARMUP, CALIBRATION_SIDE, CALIBRATION_SIDE];
+    for (const [k, side] of sides.entries()) {
       const t0 = performance.now();
-      const r = await api.restore(id, png.slice(), { steps: 1, tile: -1, seed: 1, equalize: 'off' }, () => {});
+      const r = await api.restore(id, calibrationPNG(side), { steps: 1, tile: -1, seed: 1, equalize: 'off' }, () => {});
       api.release(r.resultId);
-      if (k === 1) eta.learn(backendKey(r.backend), CALIBRATION_SIDE, CALIBRATION_SIDE, 1, performance.now() - t0);
+      if (k === sides.length - 1) eta.calibrate(backendKey(r.backend), side, performance.now() - t0);
     }
-    basis = 'calibrated';
     ms = eta.estimate(backendKey(), w, h, steps);
   }
-  return { ms, basis: ms === null ? 'none' : basis, steps, backend: backendKey() };
+  return { ms, basis: eta.basis(backendKey()) || 'none', steps, backend: backendKey() };
 }
 
 boot().then(

@@ -426,6 +426,39 @@ async function restoreOneStep(page) {
   return (Date.now() - t0) / 1000;
 }
 
+pageTest('restore time estimates: calibrated on a fresh device, measured after a restore', 'plain', async ({ page }) => {
+  await waitModelReady(page);
+  // The model's arithmetic (site/eta.js), on made-up timings.
+  const m = await page.evaluate(async () => {
+    const { Eta } = await import('./eta.js');
+    const e = new Eta();
+    await e.loaded;
+    e.calibrate('t', 128, 250); // 250 ms for 128² and 1 step
+    const calibrated = [e.estimate('t', 128, 128, 1), e.estimate('t', 256, 128, 3)];
+    const bases = [e.basis('t')];
+    e.learn('t', 100, 100, 1, 1000); // a photo smaller than 128²: not learnt from
+    bases.push(e.basis('t'));
+    e.learn('t', 200, 100, 1, 1000); // a real restore replaces the calibration...
+    bases.push(e.basis('t'));
+    const learnt = [e.estimate('t', 200, 100, 1), e.estimate('t', 400, 100, 1)];
+    e.learn('t', 200, 100, 1, 2000); // ...and later ones average with it
+    return { calibrated, bases, learnt, averaged: e.estimate('t', 200, 100, 1) };
+  });
+  assert(`${m.calibrated}` === '250,1500', `calibrated ${m.calibrated}, want 250,1500`);
+  assert(`${m.bases}` === 'calibrated,calibrated,measured', `bases ${m.bases}`);
+  assert(`${m.learnt}` === '1000,2000', `learnt ${m.learnt}, want 1000,2000`);
+  assert(m.averaged === 1500, `averaged ${m.averaged}, want 1500`);
+  // The worker: no restore measured in this fresh context, so it calibrates; after one, it measures.
+  const first = await page.evaluate(() => window.diffuir.client.estimate(256, 256, { steps: 3 }));
+  assert(first.basis === 'calibrated', JSON.stringify(first));
+  assert(first.ms > 0, JSON.stringify(first));
+  await page.setInputFiles('#photo-file', { name: 'photo.png', mimeType: 'image/png', buffer: await drawnPhoto(page, 160, 128) });
+  await restoreOneStep(page);
+  const after = await page.evaluate(() => window.diffuir.client.estimate(256, 256, { steps: 3 }));
+  assert(after.basis === 'measured', JSON.stringify(after));
+  return `256² × 3 steps: calibrated ${(first.ms / 1000).toFixed(1)} s, after a 1-step restore of 160×128 ${(after.ms / 1000).toFixed(1)} s`;
+});
+
 pageTest('cancel in the middle of a run; the page stays usable', 'plain', async ({ page }) => {
   await waitModelReady(page);
   // Small photo, short steps: the worker stops at the next step boundary by itself.
