@@ -77,6 +77,10 @@ export class Pool {
   // helpers returns up to n ready helpers with the current model loaded;
   // ones that fail to start are dropped (the job runs on fewer workers).
   async _helpers(n) {
+    // A helper that died in an earlier job (its instance ran out of memory,
+    // say) is replaced, not handed tiles it can only give back.
+    for (const h of this.helpers) if (h.dead) h.worker.terminate();
+    this.helpers = this.helpers.filter((h) => !h.dead);
     while (this.helpers.length < n) this.helpers.push(this._spawn());
     const m = this.model();
     const ok = await Promise.all(

@@ -459,6 +459,56 @@ pageTest('restore time estimates: calibrated on a fresh device, measured after a
   return `256² × 3 steps: calibrated ${(first.ms / 1000).toFixed(1)} s, after a 1-step restore of 160×128 ${(after.ms / 1000).toFixed(1)} s`;
 });
 
+pageTest('every core: two workers give the one-worker bytes, one merged progress, and stop on cancel (CPU)', 'plain', async ({ page }) => {
+  await waitModelReady(page);
+  const photo = (await drawnPhoto(page, 160, 96)).toString('base64');
+  const r = await page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const c = window.diffuir.client;
+    const opts = { steps: 2, tile: 64, seed: 3, equalize: 'off', format: 'png' };
+    const run = async (workers, signal, onProgress = () => {}) => {
+      const fractions = [];
+      const res = await c.restore(bytes.slice(), { ...opts, workers }, {
+        signal,
+        onProgress: (p) => {
+          fractions.push(p.fraction);
+          onProgress(p);
+        },
+      });
+      return { bytes: new Uint8Array(await res.blob.arrayBuffer()), tiles: res.tiles, workers: res.workers || 1, fractions };
+    };
+    const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+    const one = await run(1);
+    const two = await run(2);
+    const ac = new AbortController();
+    let cancelled = null;
+    try {
+      await run(2, ac.signal, () => ac.abort());
+    } catch (e) {
+      cancelled = e.code;
+    }
+    const t0 = performance.now();
+    const again = await run(2);
+    const rising = two.fractions.every((f, i) => i === 0 || f > two.fractions[i - 1]);
+    return {
+      cores: navigator.hardwareConcurrency,
+      tiles: two.tiles,
+      workers: [one.workers, two.workers, again.workers],
+      same: same(one.bytes, two.bytes) && same(one.bytes, again.bytes),
+      progress: { n: two.fractions.length, last: two.fractions[two.fractions.length - 1], rising },
+      cancelled,
+      againMs: performance.now() - t0,
+    };
+  }, photo);
+  assert(r.tiles >= 3, `the photo was ${r.tiles} tiles: the pool needs several`);
+  if (r.cores >= 2) assert(`${r.workers}` === '1,2,2', `workers used ${r.workers} on ${r.cores} cores`);
+  assert(r.same, 'two workers (and two after a cancel) did not give the one-worker bytes');
+  assert(r.progress.n === r.tiles * 2 && r.progress.last === 1 && r.progress.rising, `progress ${JSON.stringify(r.progress)}`);
+  assert(r.cancelled === 'E_CANCELLED', `cancel gave ${r.cancelled}`);
+  assert((await page.getAttribute('body', 'data-worker-restarts')) === null, 'the worker had to be replaced after the cancel');
+  return `${r.tiles} tiles, workers ${r.workers} (${r.cores} cores), identical bytes; progress ${r.progress.n} steps to 1; cancel ${r.cancelled}, next run ${(r.againMs / 1000).toFixed(1)} s`;
+});
+
 pageTest('cancel in the middle of a run; the page stays usable', 'plain', async ({ page }) => {
   await waitModelReady(page);
   // Small photo, short steps: the worker stops at the next step boundary by itself.
