@@ -248,8 +248,8 @@ export class DiffuirClient extends EventTarget {
 
   // How long a restore of width×height would take on this device: resolves
   // with {ms, basis: 'measured'|'calibrated'|'none', steps, backend}. The
-  // first call without measured restores runs a short calibration restore
-  // (about a second on the CPU) unless calibrate is false.
+  // first call without a rate for the backend runs short calibration
+  // restores (about 1.5 s on the CPU) unless calibrate is false.
   async estimate(width, height, options = {}, { calibrate = true, signal } = {}) {
     await this.init();
     await this._ensureModel();
