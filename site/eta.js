@@ -3,14 +3,15 @@
 //
 // The model is linear in the work: ms ≈ rate × megapixels × steps, one
 // rate per backend (the CPU with or without the SIMD128 kernels, the GPU),
-// learnt from every finished restore on this device and kept in Cache
-// Storage (workers have no localStorage). Without a rate yet, estimate()
-// can calibrate: a timed 1-step restore of a small synthetic photo after
-// the engine has warmed up on a smaller one; it compiles nothing the real
-// restore would reuse, so it is only done when asked, and the first real
-// restore replaces its rate. During a restore the remaining time comes from the progress
-// fraction once the first step is done (the measured pace of this very
-// image), before that from the rate.
+// learnt from every finished restore of CALIBRATION_SIDE² or more on this
+// device and kept in Cache Storage (workers have no localStorage). Without
+// a rate yet, estimate() can calibrate: a timed 1-step restore of a small
+// synthetic photo after the engine has warmed up on a smaller one; it
+// compiles nothing the real restore would reuse, so it is only done when
+// asked, and the first real restore replaces its rate. During a restore
+// the remaining time comes from the progress fraction once the first step
+// is done (the measured pace of this very image), before that from the
+// rate.
 const CACHE = 'diffuir-timing-v1';
 const KEY = new URL('./timing.json', import.meta.url).href;
 // The calibration photos' sides: warm-up, then timed. V8 tiers the kernels
@@ -64,9 +65,8 @@ export class Eta {
   // calibrate sets the backend's rate from a timed 1-step restore of a
   // side² photo, until the first real restore replaces it.
   calibrate(backend, side, ms) {
-    const w = Eta.work(side, side, 1);
     if (!(ms > 0)) return;
-    this.rates[backend] = { msPerMpStep: ms / w, n: 0, calibrated: true };
+    this.rates[backend] = { msPerMpStep: ms / Eta.work(side, side, 1), n: 0, calibrated: true };
     this._save();
   }
 

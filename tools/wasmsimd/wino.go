@@ -205,6 +205,7 @@ func winoout() *fn {
 	const out, ostride, oplane, bias, res, rows = 5, 6, 7, 8, 9, 10
 	f := newFn("winoout", i32s(11), nil)
 	co, g, mp, ob, rb, gp := f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32), f.local(tI32)
+	orow, rrow := f.local(tI32), f.local(tI32) // output row r of the group, and its residual
 	k := f.winoConsts()
 	bv := f.local(tV128)
 	x, y, z, t := f.vlocals(6), f.vlocals(4), f.vlocals(4), f.vlocals(4)
@@ -247,21 +248,23 @@ func winoout() *fn {
 				}
 				f.atx(s[r], t, k, func(c int, push func()) { push(); f.get(bv); f.simd(f32x4Add); f.set(y[c]) })
 				f.transpose(z, y, t)
+				// orow, rrow = ob, rb + r*ostride + 64g, once per row; tile k
+				// at offset 16k
+				f.get(g)
+				f.shl(6)
+				if r > 0 {
+					f.get(ostride)
+					f.i32(r)
+					f.op(opI32Mul)
+					f.op(opI32Add)
+				}
+				f.outAndRes(orow, rrow, ob, rb)
 				for kk, zk := range z {
-					// at base + r*ostride + 64g, offset 16k
-					addr := func(base uint32) {
-						f.at(base, ostride, r)
-						f.get(g)
-						f.shl(6)
-						f.op(opI32Add)
-					}
 					f.get(res)
 					f.if_()
-					f.accV(zk, f32x4Add, func() { addr(rb); f.simdMem(v128Load, 2, uint32(16*kk)) })
+					f.accV(zk, f32x4Add, func() { f.load(rrow, uint32(16*kk)) })
 					f.end()
-					addr(ob)
-					f.get(zk)
-					f.simdMem(v128Store, 2, uint32(16*kk))
+					f.store(orow, zk, uint32(16*kk))
 				}
 				if r > 0 {
 					f.end()
