@@ -128,7 +128,6 @@ type code string
 
 const (
 	errBadRequest code = "E_BAD_REQUEST"
-	errNoModel    code = "E_NO_MODEL"
 	errNoResult   code = "E_NO_RESULT"
 	errDecode     code = "E_IMAGE_DECODE"
 	errBackend    code = "E_BACKEND"
@@ -157,6 +156,7 @@ var codes = []struct {
 	{restore.ErrBudget, errBadRequest},
 	{restore.ErrBackendName, errBadRequest},
 	{restore.ErrOption, errBadRequest},
+	{restore.ErrNoModel, "E_NO_MODEL"},
 	{imageio.ErrOutput, errBadRequest},
 	{imageio.ErrTooLarge, "E_IMAGE_TOO_LARGE"},
 	{imageio.ErrEmpty, "E_IMAGE_EMPTY"},

@@ -73,13 +73,11 @@ type profileOptions struct {
 	Reps   int `js:"reps"` // 0: 2, as the native lavapipe profile in docs/BENCHMARKS.md
 }
 
-// bridge is the worker's state. Jobs run one at a time under job; cancel
+// bridge is the worker's state: one Restorer whose model and backend
+// loadModel and init replace. Jobs run one at a time under job; cancel
 // and release only touch cmu's maps.
 type bridge struct {
 	job     sync.Mutex
-	be      backend.Backend
-	why     string // BackendInfo.Reason of the backend choice
-	model   *model.Model
 	r       *restore.Restorer
 	tiles   *tileJob // the job whose photo and plan are kept (tiles.go)
 	cmu     sync.Mutex
@@ -89,10 +87,10 @@ type bridge struct {
 }
 
 func main() {
-	b := &bridge{results: map[int]*imageio.Image{}, cancels: map[int]context.CancelFunc{}}
 	// The CPU until init chooses, so a request before init still runs.
 	be, info, _ := restore.OpenBackend(restore.BackendOptions{Want: restore.BackendCPU, Reason: "not initialised"})
-	b.setBackend(be, info.Reason)
+	b := &bridge{r: restore.New(nil, be), results: map[int]*imageio.Image{}, cancels: map[int]context.CancelFunc{}}
+	b.r.Reason = info.Reason
 	api := js.Global().Get("Object").New()
 	for name, fn := range map[string]func([]js.Value) (any, error){"init": b.init, "loadModel": b.loadModel,
 		"restore": b.restore, "prepare": b.prepare, "encode": b.encode, "decode": b.decode, "profile": b.profile,
@@ -136,34 +134,9 @@ func (b *bridge) init(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err) // the backend in use stays
 	}
-	b.setBackend(be, info.Reason)
+	b.r.Use(be, info.Reason)
 	return object("version", version, "goVersion", runtime.Version(), "gpuBuilt", openGPU != nil, "maxPixels", maxPixels,
 		"backend", vert.ValueOf(info).Value), nil
-}
-
-// setBackend replaces the backend, closing the old one and its restorer.
-func (b *bridge) setBackend(be backend.Backend, why string) {
-	if b.r != nil {
-		b.r.Close()
-		b.r = nil
-	}
-	if b.be != nil && b.be != be {
-		b.be.Close()
-	}
-	b.be, b.why = be, why
-}
-
-// restorer is the Restorer of the loaded model on the backend in use,
-// made on first use. Called with b.job held.
-func (b *bridge) restorer() (*restore.Restorer, error) {
-	if b.model == nil {
-		return nil, errNoModel.with("no model is loaded")
-	}
-	if b.r == nil {
-		b.r = restore.New(b.model, b.be)
-		b.r.Reason = b.why
-	}
-	return b.r, nil
 }
 
 func (b *bridge) loadModel(args []js.Value) (any, error) {
@@ -179,8 +152,7 @@ func (b *bridge) loadModel(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.setBackend(b.be, b.why)
-	b.model = m
+	b.r.SetModel(m)
 	v := vert.ValueOf(info).Value
 	v.Set("label", info.Name)
 	if l := arg(args, 1); l.Type() == js.TypeString && l.String() != "" {
@@ -246,17 +218,15 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 	}
 	opt.Progress = progress(arg(args, 3))
 	return b.cancellable(intArg(args, 0), func(ctx context.Context) (any, error) {
-		r, err := b.restorer()
-		if err != nil {
-			return nil, err
+		if b.r.Model == nil { // before the photo is decoded
+			return nil, restore.ErrNoModel
 		}
 		img, inFormat, err := photoArg(arg(args, 1))
 		if err != nil {
 			return nil, err
 		}
 		start := time.Now()
-		res, rep, err := r.Restore(ctx, img, opt)
-		b.be, b.why = r.Backend, r.Reason // the CPU, for good, after a fallback
+		res, rep, err := b.r.Restore(ctx, img, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -274,12 +244,8 @@ func (b *bridge) prepare(args []js.Value) (any, error) {
 	}
 	b.job.Lock()
 	defer b.job.Unlock()
-	r, err := b.restorer()
-	if err != nil {
-		return nil, err
-	}
 	start := time.Now()
-	if err := r.Prepare(intArg(args, 0), intArg(args, 1), opt); err != nil {
+	if err := b.r.Prepare(intArg(args, 0), intArg(args, 1), opt); err != nil {
 		return nil, err
 	}
 	return millisSince(start), nil
@@ -314,27 +280,23 @@ func restoreArgs(v js.Value) (imageio.Output, restore.Options, error) {
 	if o.NoiseScale != nil {
 		ns = *o.NoiseScale
 	}
+	switch { // what JavaScript's numbers can hold that Options' fields cannot
+	case o.Seed < 0 || o.Seed > 1<<53:
+		return imageio.Output{}, restore.Options{}, errBadRequest.with("seed %v: want 0 to 2^53", o.Seed)
+	case o.MemoryMiB < 0 || o.MemoryMiB > 1<<16:
+		return imageio.Output{}, restore.Options{}, errBadRequest.with("memoryMiB %d: want 0 (no budget) to 65536", o.MemoryMiB)
+	}
 	mode, err := restore.ParseEqualize(o.Equalize)
 	if err != nil {
 		return imageio.Output{}, restore.Options{}, err
 	}
-	for _, c := range []struct {
-		bad  bool
-		what string
-	}{
-		{o.Seed < 0 || o.Seed > 1<<53, fmt.Sprintf("seed %v: want 0 to 2^53", o.Seed)},
-		{!(ns >= 0 && ns <= 10), fmt.Sprintf("noise scale %v: want 0 to 10", ns)},
-		{o.MemoryMiB < 0 || o.MemoryMiB > 1<<16, fmt.Sprintf("memoryMiB %d: want 0 (no budget) to 65536", o.MemoryMiB)},
-		{o.Tile > 0 && o.Tile < 32, fmt.Sprintf("tile %d: want at least 32 pixels, 0 (default) or -1 (whole image)", o.Tile)},
-		{o.Overlap < 0, fmt.Sprintf("overlap %d must not be negative", o.Overlap)},
-	} {
-		if c.bad {
-			return imageio.Output{}, restore.Options{}, errBadRequest.with("%s", c.what)
-		}
+	opt := restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Equalize: mode, Tile: o.Tile,
+		Overlap: o.Overlap, MemoryBudget: int64(o.MemoryMiB) << 20}
+	if err := opt.Check(); err != nil {
+		return imageio.Output{}, restore.Options{}, err
 	}
 	out, err := imageio.Output{Format: o.Format, Depth: o.Depth, Quality: o.Quality}.Check()
-	return out, restore.Options{Steps: o.Steps, Seed: uint64(o.Seed), NoiseScale: float32(ns), Equalize: mode, Tile: o.Tile,
-		Overlap: o.Overlap, MemoryBudget: int64(o.MemoryMiB) << 20}, err
+	return out, opt, err
 }
 
 // photoArg decodes a photo passed as bytes (bytesFrom) with the web's size
@@ -405,18 +367,18 @@ func (b *bridge) profile(args []js.Value) (any, error) {
 	b.job.Lock()
 	defer b.job.Unlock()
 	switch {
-	case b.model == nil:
-		return nil, errNoModel.with("no model is loaded")
-	case !b.be.Device().GPU || profileGPU == nil:
-		return nil, errBackend.with("profile needs the GPU backend; this worker runs on the CPU (%s)", b.why)
+	case b.r.Model == nil:
+		return nil, restore.ErrNoModel
+	case !b.r.Backend.Device().GPU || profileGPU == nil:
+		return nil, errBackend.with("profile needs the GPU backend; this worker runs on the CPU (%s)", b.r.Reason)
 	}
-	b.setBackend(b.be, b.why) // the restorer's program would sit beside the profiled one
-	p, err := profileGPU(b.be, b.model, o.Width, o.Height, cmp.Or(o.Reps, 2))
+	b.r.Close() // the restorer's program would sit beside the profiled one
+	p, err := profileGPU(b.r.Backend, b.r.Model, o.Width, o.Height, cmp.Or(o.Reps, 2))
 	if err != nil {
 		return nil, errBackend.with("profile: %w", err)
 	}
 	v := vert.ValueOf(p).Value
-	v.Set("backend", vert.ValueOf(restore.Describe(b.be, b.why)).Value)
+	v.Set("backend", vert.ValueOf(restore.Describe(b.r.Backend, b.r.Reason)).Value)
 	return v, nil
 }
 

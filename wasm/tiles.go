@@ -38,27 +38,29 @@ type tileJob struct {
 }
 
 // tileJobFor returns the job named key, decoding and planning it if it is
-// not the one kept, and the restorer to run it. Called with b.job held.
-func (b *bridge) tileJobFor(key string, data, options js.Value) (*tileJob, *restore.Restorer, error) {
-	r, err := b.restorer()
-	if err != nil || (b.tiles != nil && b.tiles.key == key) {
-		return b.tiles, r, err
+// not the one kept. Called with b.job held.
+func (b *bridge) tileJobFor(key string, data, options js.Value) (*tileJob, error) {
+	if b.tiles != nil && b.tiles.key == key {
+		return b.tiles, nil
 	}
 	b.tiles = nil
 	out, opt, err := restoreArgs(options)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	if b.r.Model == nil { // before the photo is decoded
+		return nil, restore.ErrNoModel
 	}
 	img, inFormat, err := photoArg(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	j := &tileJob{key: key, inFormat: inFormat, out: out, start: time.Now()}
-	if j.plan, err = r.Plan(img, opt); err != nil {
-		return nil, nil, err
+	if j.plan, err = b.r.Plan(img, opt); err != nil {
+		return nil, err
 	}
 	b.tiles = j
-	return j, r, nil
+	return j, nil
 }
 
 // withKeptJob runs fn, with the job held, on the kept job that args[0]
@@ -75,7 +77,7 @@ func (b *bridge) withKeptJob(call string, args []js.Value, fn func(*tileJob) (an
 func (b *bridge) tilePlan(args []js.Value) (any, error) {
 	b.job.Lock()
 	defer b.job.Unlock()
-	j, _, err := b.tileJobFor(arg(args, 0).String(), arg(args, 1), arg(args, 2))
+	j, err := b.tileJobFor(arg(args, 0).String(), arg(args, 1), arg(args, 2))
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +92,12 @@ func (b *bridge) restoreTiles(args []js.Value) (any, error) {
 		indices[i] = idx.Index(i).Int()
 	}
 	return b.cancellable(intArg(args, 0), func(ctx context.Context) (any, error) {
-		j, r, err := b.tileJobFor(arg(args, 1).String(), arg(args, 2), arg(args, 3))
+		j, err := b.tileJobFor(arg(args, 1).String(), arg(args, 2), arg(args, 3))
 		if err != nil {
 			return nil, err
 		}
 		j.plan.Progress = progress(arg(args, 5)) // this call's
-		res, err := r.RestoreTiles(ctx, j.plan, indices)
+		res, err := b.r.RestoreTiles(ctx, j.plan, indices)
 		if err != nil {
 			return nil, err
 		}
@@ -126,15 +128,11 @@ func (b *bridge) addTile(args []js.Value) (any, error) {
 func (b *bridge) blendTiles(args []js.Value) (any, error) {
 	return b.withKeptJob("blendTiles", args, func(j *tileJob) (any, error) {
 		b.tiles = nil
-		r, err := b.restorer()
-		if err != nil {
-			return nil, err
-		}
 		res, err := j.plan.Blend(j.results)
 		if err != nil {
 			return nil, err
 		}
-		return b.answer(res, r.Report(j.plan), j.out, j.inFormat, j.start)
+		return b.answer(res, b.r.Report(j.plan), j.out, j.inFormat, j.start)
 	})
 }
 

@@ -22,8 +22,12 @@ const (
 	EqualizeOn
 )
 
-// ErrOption: an option's value is not one this package knows.
+// ErrOption: an option's value is out of its range or not one this
+// package knows.
 var ErrOption = errors.New("bad option")
+
+// ErrNoModel: a Restorer was asked to work before it had a model.
+var ErrNoModel = errors.New("no model is loaded")
 
 func (m EqualizeMode) String() string { return [...]string{"auto", "off", "on"}[m] }
 
@@ -45,10 +49,14 @@ func ParseEqualize(s string) (EqualizeMode, error) {
 var ErrBudget = errors.New("memory budget too small")
 
 // Defaults for tiling: whole images up to DefaultTile on each side, tiles
-// of that size overlapping by DefaultOverlap beyond.
+// of that size overlapping by DefaultOverlap beyond. MinTile keeps a
+// mistyped side from cutting a photo into millions of tiles;
+// MaxNoiseScale bounds Options.NoiseScale.
 const (
 	DefaultTile    = 512
 	DefaultOverlap = 32
+	MinTile        = 8
+	MaxNoiseScale  = 10
 )
 
 // Options tune one restore. The zero value is a valid, fully deterministic
@@ -64,6 +72,28 @@ type Options struct {
 	// (0: no cap): tiles shrink until the plan fits, on any backend.
 	MemoryBudget int64
 	Progress     func(Progress)
+}
+
+// Check reports the first option out of its range (ErrOption). Restores
+// check too; callers that can fail before decoding a photo call it first.
+// The step count's upper bound is the model's (Restorer.Plan).
+func (o Options) Check() error {
+	for _, c := range []struct {
+		bad  bool
+		what string
+	}{
+		{o.Steps < 0 || o.Steps > sampler.MaxSteps, fmt.Sprintf("%d steps: want 1 to %d, 0 for the model's default", o.Steps, sampler.MaxSteps)},
+		{!(o.NoiseScale >= 0 && o.NoiseScale <= MaxNoiseScale), fmt.Sprintf("noise scale %v: want 0 to %d", o.NoiseScale, MaxNoiseScale)},
+		{o.Equalize < EqualizeAuto || o.Equalize > EqualizeOn, fmt.Sprintf("equalize mode %d", int(o.Equalize))},
+		{o.Tile > 0 && o.Tile < MinTile, fmt.Sprintf("tile %d: want at least %d pixels, 0 (default) or negative (whole image)", o.Tile, MinTile)},
+		{o.Overlap < 0, fmt.Sprintf("overlap %d must not be negative", o.Overlap)},
+		{o.MemoryBudget < 0, "the memory budget must not be negative"},
+	} {
+		if c.bad {
+			return fmt.Errorf("restore: %w: %s", ErrOption, c.what)
+		}
+	}
+	return nil
 }
 
 // Report says how a restore ran; the CLI prints it and the browser's
@@ -94,8 +124,10 @@ func (p Progress) Done() (done, total int) { return (p.Tile-1)*p.Steps + p.Step,
 // concurrent use. When a GPU backend fails for good (device lost, out of
 // memory or beyond its limits even with smaller tiles) the Restorer closes
 // it and moves to the CPU backend, for this restore and the later ones.
+// Long-lived callers (the browser's worker) keep one Restorer and swap its
+// model (SetModel) and backend (Use).
 type Restorer struct {
-	Model   *model.Model
+	Model   *model.Model // nil until SetModel: restores fail with ErrNoModel
 	Backend backend.Backend
 	// Reason says why Backend was chosen (BackendInfo.Reason of
 	// OpenBackend); reports carry it.
@@ -108,9 +140,30 @@ type Restorer struct {
 	fallback string // why the last restore moved to the CPU, until reported
 }
 
-// New binds m to be.
+// New binds m (nil: none yet) to be.
 func New(m *model.Model, be backend.Backend) *Restorer {
-	return &Restorer{Model: m, Backend: be, sched: sampler.NewSchedule(m.Cfg.Timesteps, m.Cfg.DeltaEnd), time: m.NewTimeEncoder()}
+	r := &Restorer{Backend: be}
+	r.SetModel(m)
+	return r
+}
+
+// SetModel replaces the model, dropping the program compiled for the old one.
+func (r *Restorer) SetModel(m *model.Model) {
+	r.Close()
+	r.Model = m
+	if m != nil {
+		r.sched, r.time = sampler.NewSchedule(m.Cfg.Timesteps, m.Cfg.DeltaEnd), m.NewTimeEncoder()
+	}
+}
+
+// Use replaces the backend, closing the old one (unless it is be) and its
+// program; reason is be's BackendInfo.Reason.
+func (r *Restorer) Use(be backend.Backend, reason string) {
+	r.Close()
+	if r.Backend != nil && r.Backend != be {
+		r.Backend.Close()
+	}
+	r.Backend, r.Reason = be, reason
 }
 
 // Close releases the compiled program.
@@ -251,7 +304,14 @@ func (r *Restorer) run(ctx context.Context, p *Plan) (*imageio.Image, error) {
 	return p.Blend(outs)
 }
 
+// steps checks opt and the model and returns the sampler's steps.
 func (r *Restorer) steps(opt Options) ([]sampler.Step, error) {
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
+	if r.Model == nil {
+		return nil, fmt.Errorf("restore: %w", ErrNoModel)
+	}
 	n := opt.Steps
 	if n == 0 {
 		n = r.Model.Cfg.DefaultSteps

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/imageio"
 	"github.com/diffuir-web/diffuir/runtime/model"
@@ -127,15 +128,58 @@ func TestCancel(t *testing.T) {
 func TestBadOptions(t *testing.T) {
 	r := restore.New(tinyModel(t), &cpu.Backend{})
 	defer r.Close()
-	for _, steps := range []int{-1, 21} {
-		if _, _, err := r.Restore(context.Background(), gradient(8, 8, false), restore.Options{Steps: steps}); err == nil {
-			t.Errorf("steps %d accepted", steps)
+	for _, opt := range []restore.Options{
+		{Steps: -1}, {Steps: 21}, {NoiseScale: -0.5}, {NoiseScale: float32(math.NaN())}, {NoiseScale: 11},
+		{Equalize: 7}, {Tile: 7}, {Overlap: -1}, {MemoryBudget: -1},
+	} {
+		if err := opt.Check(); !errors.Is(err, restore.ErrOption) {
+			t.Errorf("Check(%+v): %v, want ErrOption", opt, err)
+		}
+		if _, _, err := r.Restore(context.Background(), gradient(8, 8, false), opt); !errors.Is(err, restore.ErrOption) {
+			t.Errorf("Restore with %+v: %v, want ErrOption", opt, err)
+		}
+	}
+	for _, opt := range []restore.Options{{}, {Steps: 20, NoiseScale: 10, Equalize: restore.EqualizeOn, Tile: restore.MinTile}, {Tile: -1}} {
+		if err := opt.Check(); err != nil {
+			t.Errorf("Check(%+v): %v", opt, err)
 		}
 	}
 	if _, _, err := r.Restore(context.Background(), &imageio.Image{}, restore.Options{}); err == nil {
 		t.Error("empty image accepted")
 	}
 }
+
+// A long-lived Restorer starts without a model and swaps model and backend.
+func TestSetModelAndUse(t *testing.T) {
+	r := restore.New(nil, &cpu.Backend{})
+	defer r.Close()
+	if _, _, err := r.Restore(context.Background(), gradient(16, 16, false), restore.Options{}); !errors.Is(err, restore.ErrNoModel) {
+		t.Fatalf("restore without a model: %v, want ErrNoModel", err)
+	}
+	r.SetModel(tinyModel(t))
+	want, _, err := r.Restore(context.Background(), gradient(16, 16, false), restore.Options{Steps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &closeCounter{Backend: &cpu.Backend{}}
+	r.Use(old, "first")
+	r.Use(old, "again") // the same backend stays open
+	r.Use(&cpu.Backend{}, "second")
+	if old.closed != 1 {
+		t.Errorf("the replaced backend was closed %d times, want 1", old.closed)
+	}
+	got, rep, err := r.Restore(context.Background(), gradient(16, 16, false), restore.Options{Steps: 1})
+	if err != nil || rep.Backend.Reason != "second" || !slices.Equal(got.RGB, want.RGB) {
+		t.Errorf("after Use: err %v, reason %q, same pixels %v", err, rep.Backend.Reason, err == nil && slices.Equal(got.RGB, want.RGB))
+	}
+}
+
+type closeCounter struct {
+	backend.Backend
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return c.Backend.Close() }
 
 func TestNoiseIsStandardNormal(t *testing.T) {
 	var sum, sq float64

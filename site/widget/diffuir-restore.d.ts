@@ -11,7 +11,7 @@ export interface RestoreOptions {
   noiseScale?: number;
   /** Low-light histogram equalization. Default "auto" (on for underexposed photos). */
   equalize?: 'auto' | 'on' | 'off';
-  /** Tile side in pixels (at least 32); 0 = default (512); -1 = the whole image in one pass. */
+  /** Tile side in pixels (at least 8); 0 = default (512); -1 = the whole image in one pass. */
   tile?: number;
   /** Overlap between tiles in pixels; 0 = default (32). */
   overlap?: number;

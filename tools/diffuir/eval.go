@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -119,20 +120,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", stderr)
 	photosDir := fs.String("photos", "", "directory of clean photos (e.g. data/photos/eval)")
 	tasksFlag := fs.String("tasks", "haze,lowlight,rain,snow,blur", "comma-separated degradations to evaluate")
-	modelPath := fs.String("model", "", "weight pack or checkpoint (default: the bundled models/"+defaultPackName+")")
-	steps := fs.Int("steps", 0, "sampling steps, 1-20 (default: the model's)")
+	rf := addRestoreFlags(fs, "base seed of the degradations and of the sampler noise")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	maxSide := fs.Int("max-side", 512, "downscale photos so the long side is at most this (0: full size)")
-	seed := fs.Uint64("seed", 0, "base seed of the degradations and of the sampler noise")
-	noise := fs.Float64("noise-scale", 1, "starting-noise multiplier of the sampler (0: deterministic)")
 	limit := fs.Int("limit", 0, "use only the first N photos (0: all)")
 	saveDir := fs.String("save", "", "also write clean, degraded and restored PNGs into this `directory`")
 	quiet := fs.Bool("quiet", false, "no per-photo progress lines on standard error")
 	sheetPath := fs.String("sheet", "", "also write a before/after contact sheet (JPEG, or PNG by extension) of one photo, a row per task, to this `file`")
 	sheetPhoto := fs.String("sheet-photo", "", "the photo on the contact sheet (default: the first one)")
 	sheetCell := fs.Int("sheet-cell", 200, "contact sheet: long side of each picture in pixels")
-	tile := fs.Int("tile", restore.DefaultTile, "tile side in pixels; 0 restores each photo in one pass")
-	overlap := fs.Int("overlap", restore.DefaultOverlap, "overlap between tiles in pixels")
 	cleanCheck := fs.Bool("clean", false, "also restore each photo undegraded and report how much the model changes it (not part of the average)")
 	recipesFlag := fs.String("recipes", "train,heldout", "degradation recipes: train (tools/internal/degrade, the training recipes), heldout (tools/internal/heldout, never trained on) or both, comma-separated; the contact sheet shows the last")
 	pos, err := parse(fs, args)
@@ -154,8 +150,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return usageError{err.Error()}
 	}
 	sheetFamily := families[len(families)-1]
-	if *maxSide < 0 || *limit < 0 || *tile < 0 || *overlap < 0 {
-		return usagef("--max-side, --limit, --tile and --overlap must not be negative")
+	if *maxSide < 0 || *limit < 0 {
+		return usagef("--max-side and --limit must not be negative")
+	}
+	opt, err := rf.options(restore.EqualizeAuto, 0)
+	if err != nil {
+		return err
 	}
 	names, err := imageio.ListImages(*photosDir) // sorted: the index seeds each photo's degradations
 	if err != nil {
@@ -164,7 +164,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *limit > 0 && *limit < len(names) {
 		names = names[:*limit]
 	}
-	m, path, err := loadModel(*modelPath)
+	m, path, err := loadModel(*rf.model)
 	if err != nil {
 		return err
 	}
@@ -178,18 +178,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	nSteps := *steps
-	if nSteps == 0 {
-		nSteps = m.Cfg.DefaultSteps
-	}
-	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: nSteps, Seed: *seed, Noise: *noise, MaxSide: *maxSide,
+	rep := evalReport{Model: path, ModelName: m.Cfg.Name, Steps: cmp.Or(opt.Steps, m.Cfg.DefaultSteps), Seed: opt.Seed, Noise: *rf.noise, MaxSide: *maxSide,
 		PSNRCap: metrics.PSNRCap, Metric: "BasicSR Y-channel PSNR (dB) / SSIM on 8-bit images, no border crop", Photos: names,
 		Families: families}
-	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: restore.EqualizeAuto,
-		Tile: *tile, Overlap: *overlap}
-	if *tile == 0 {
-		opt.Tile = -1 // restore.Options: negative is one pass
-	}
 	if *sheetPhoto == "" && len(names) > 0 {
 		*sheetPhoto = names[0]
 	}
@@ -229,7 +220,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			deg := clean
 			recipe := ""
 			if task != cleanTask {
-				if deg, recipe, err = degradeWith(jb.family, clean, task, evalSeed(*seed, i)); err != nil {
+				if deg, recipe, err = degradeWith(jb.family, clean, task, evalSeed(opt.Seed, i)); err != nil {
 					return err
 				}
 				metrics.Snap8(deg) // the degraded photo as a file would hold it

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,43 @@ import (
 
 // openGPU opens the native GPU backend for restore.OpenBackend.
 func openGPU() (backend.Backend, error) { return gpu.New(gpu.Options{}) }
+
+// restoreFlags are the model and sampler flags of restore and eval.
+type restoreFlags struct {
+	model         *string
+	steps         *int
+	seed          *uint64
+	noise         *float64
+	tile, overlap *int
+}
+
+func addRestoreFlags(fs *flag.FlagSet, seedDoc string) restoreFlags {
+	return restoreFlags{
+		model:   fs.String("model", "", "weight pack or PyTorch/safetensors checkpoint (default: the bundled models/"+defaultPackName+")"),
+		steps:   fs.Int("steps", 0, "sampling steps, 1-20 (default: the model's)"),
+		seed:    fs.Uint64("seed", 0, seedDoc),
+		noise:   fs.Float64("noise-scale", 1, "starting-noise multiplier; 0 makes the result deterministic"),
+		tile:    fs.Int("tile", restore.DefaultTile, "tile side in pixels; 0 processes the whole image at once"),
+		overlap: fs.Int("overlap", restore.DefaultOverlap, "overlap between tiles in pixels"),
+	}
+}
+
+// options are the restore.Options the flags give, checked: a value out of
+// range is a usage error.
+func (f restoreFlags) options(eq restore.EqualizeMode, budget int64) (restore.Options, error) {
+	opt := restore.Options{Steps: *f.steps, Seed: *f.seed, NoiseScale: float32(*f.noise), Equalize: eq, Tile: *f.tile,
+		Overlap: *f.overlap, MemoryBudget: budget}
+	switch {
+	case opt.Tile < 0: // restore.Options' spelling of one pass, not the flag's
+		return opt, usagef("--tile %d must not be negative (0: the whole image in one pass)", opt.Tile)
+	case opt.Tile == 0:
+		opt.Tile = -1
+	}
+	if err := opt.Check(); err != nil {
+		return opt, usageError{err.Error()}
+	}
+	return opt, nil
+}
 
 // equalizeFlag is a boolean-style flag with a third value: "--equalize"
 // forces equalization on, "--equalize=off" off, "--equalize=auto" (the
@@ -45,14 +83,9 @@ func (f *equalizeFlag) Set(s string) (err error) {
 func runRestore(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("restore", stderr)
 	out := fs.String("o", "", "output image `path` (.png or .jpg)")
-	modelPath := fs.String("model", "", "weight pack or PyTorch/safetensors checkpoint (default: the bundled models/"+defaultPackName+")")
-	steps := fs.Int("steps", 0, "sampling steps, 1-20 (default: the model's)")
-	seed := fs.Uint64("seed", 0, "seed of the starting noise")
-	noise := fs.Float64("noise-scale", 1, "starting-noise multiplier; 0 makes the result deterministic")
+	rf := addRestoreFlags(fs, "seed of the starting noise")
 	var equalize equalizeFlag
 	fs.Var(&equalize, "equalize", "low-light histogram equalization: --equalize (on), --equalize=off, --equalize=auto (default: on for underexposed photos)")
-	tileSize := fs.Int("tile", restore.DefaultTile, "tile side in pixels; 0 processes the whole image at once")
-	overlap := fs.Int("overlap", restore.DefaultOverlap, "overlap between tiles in pixels")
 	budget := fs.Int("memory", 0, "activation memory budget of one tile in MiB (0: none); tiles shrink to fit it")
 	depth := fs.Int("bit-depth", 0, "PNG output bits per channel, 8 or 16 (default: the input's)")
 	quality := fs.Int("quality", 92, "JPEG output quality, 1-100")
@@ -71,19 +104,15 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if *depth != 0 && *depth != 8 && *depth != 16 {
 		return usagef("--bit-depth %d: want 8 or 16", *depth)
 	}
-	if *tileSize < 0 || *overlap < 0 || *budget < 0 {
-		return usagef("--tile, --overlap and --memory must not be negative")
-	}
-	opt := restore.Options{Steps: *steps, Seed: *seed, NoiseScale: float32(*noise), Equalize: equalize.mode, Tile: *tileSize, Overlap: *overlap,
-		MemoryBudget: int64(*budget) << 20}
-	if *tileSize == 0 {
-		opt.Tile = -1
+	opt, err := rf.options(equalize.mode, int64(*budget)<<20)
+	if err != nil {
+		return err
 	}
 	img, err := imageio.ReadFile(pos[0])
 	if err != nil {
 		return err
 	}
-	m, _, err := loadModel(*modelPath)
+	m, _, err := loadModel(*rf.model)
 	if err != nil {
 		return err
 	}
