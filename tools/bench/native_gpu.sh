@@ -121,7 +121,7 @@ device)
 	echo "=== $what done in $(($(date +%s) - t0))s of ${budget}s" | tee -a "$log" "$summary"
 	;;
 *)
-	sed -n '2,33p' "$0"
+	sed -n '2,/^[^#]/{/^#/p;}' "$0"  # the header comment, however long
 	exit 2
 	;;
 esac

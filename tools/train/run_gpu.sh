@@ -150,7 +150,7 @@ train.split_snapshots(sys.argv[1], sys.argv[2])' "$dst/ema-snapshots.pt" "$dst"
 	echo "resume on the CPU: cp $ck data/runs/tiny-cpu/ && tools/train/run_cpu.sh"
 	;;
 *)
-	sed -n '2,31p' "$0"
+	sed -n '2,/^[^#]/{/^#/p;}' "$0"  # the header comment, however long
 	exit 2
 	;;
 esac
