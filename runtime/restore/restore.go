@@ -78,22 +78,24 @@ type Options struct {
 // check too; callers that can fail before decoding a photo call it first.
 // The step count's upper bound is the model's (Restorer.Plan).
 func (o Options) Check() error {
-	for _, c := range []struct {
-		bad  bool
-		what string
-	}{
-		{o.Steps < 0 || o.Steps > sampler.MaxSteps, fmt.Sprintf("%d steps: want 1 to %d, 0 for the model's default", o.Steps, sampler.MaxSteps)},
-		{!(o.NoiseScale >= 0 && o.NoiseScale <= MaxNoiseScale), fmt.Sprintf("noise scale %v: want 0 to %d", o.NoiseScale, MaxNoiseScale)},
-		{o.Equalize < EqualizeAuto || o.Equalize > EqualizeOn, fmt.Sprintf("equalize mode %d", int(o.Equalize))},
-		{o.Tile > 0 && o.Tile < MinTile, fmt.Sprintf("tile %d: want at least %d pixels, 0 (default) or negative (whole image)", o.Tile, MinTile)},
-		{o.Overlap < 0, fmt.Sprintf("overlap %d must not be negative", o.Overlap)},
-		{o.MemoryBudget < 0, "the memory budget must not be negative"},
-	} {
-		if c.bad {
-			return fmt.Errorf("restore: %w: %s", ErrOption, c.what)
-		}
+	var what string
+	switch {
+	case o.Steps < 0 || o.Steps > sampler.MaxSteps:
+		what = fmt.Sprintf("%d steps: want 1 to %d, 0 for the model's default", o.Steps, sampler.MaxSteps)
+	case !(o.NoiseScale >= 0 && o.NoiseScale <= MaxNoiseScale):
+		what = fmt.Sprintf("noise scale %v: want 0 to %d", o.NoiseScale, MaxNoiseScale)
+	case o.Equalize < EqualizeAuto || o.Equalize > EqualizeOn:
+		what = fmt.Sprintf("equalize mode %d", int(o.Equalize))
+	case o.Tile > 0 && o.Tile < MinTile:
+		what = fmt.Sprintf("tile %d: want at least %d pixels, 0 (default) or negative (whole image)", o.Tile, MinTile)
+	case o.Overlap < 0:
+		what = fmt.Sprintf("overlap %d must not be negative", o.Overlap)
+	case o.MemoryBudget < 0:
+		what = "the memory budget must not be negative"
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("restore: %w: %s", ErrOption, what)
 }
 
 // Report says how a restore ran; the CLI prints it and the browser's
