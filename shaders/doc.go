@@ -29,8 +29,8 @@
 // Source returns one file, Compose concatenates several into one module
 // after Prelude, which declares the workgroup sizes of sizes.go (the only
 // place they are defined; the backend's dispatch arithmetic uses the same
-// Go constants). conv.wgsl is generated from tmpl/ by `go generate`
-// (gen_test.go), which writes the in_a/in_b twins from one source.
+// Go constants). Source makes conv.wgsl from conv.wgsl.tmpl,
+// which writes the in_a/in_b twins from one source.
 // The package is a leaf: it imports nothing of this module, so tools can
 // list or validate the shaders without a GPU runtime.
 package shaders

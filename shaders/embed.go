@@ -4,25 +4,46 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"sort"
+	"slices"
 	"strings"
+	"text/template"
 )
 
-// Some .wgsl files are generated from tmpl/*.wgsl.tmpl (they say so in
-// their first line); gen_test.go writes them and checks they are current.
-//
-//go:generate go test -run ^TestGenerated$ -update
-
-//go:embed *.wgsl
+//go:embed *.wgsl *.wgsl.tmpl
 var files embed.FS
+
+// templated are the shaders written once as NAME.tmpl and executed with
+// their data when asked for: kernel variants come from one source, with no
+// generated copy to keep current.
+var templated = map[string]any{
+	// in_a and in_b (channels ca.. of the concat) are read by the same
+	// loops, one copy per input so each loop indexes one binding.
+	"conv.wgsl": struct{ Inputs []string }{[]string{"a", "b"}},
+}
 
 // Source returns the WGSL source of the named file, e.g. "conv.wgsl".
 func Source(name string) (string, error) {
-	b, err := files.ReadFile(name)
+	data, isTemplate := templated[name]
+	file := name
+	if isTemplate {
+		file += ".tmpl"
+	}
+	src, err := files.ReadFile(file)
 	if err != nil {
 		return "", fmt.Errorf("shaders: %w", err)
 	}
-	return string(b), nil
+	if !isTemplate {
+		return string(src), nil
+	}
+	var b strings.Builder
+	t, err := template.New(file).Option("missingkey=error").Parse(string(src))
+	if err == nil {
+		err = t.Execute(&b, data)
+	}
+	if err != nil {
+		return "", fmt.Errorf("shaders: %w", err)
+	}
+	return b.String(), nil
 }
 
 // Compose concatenates the named files into one module, in order, after
@@ -44,15 +65,12 @@ func Compose(names ...string) (string, error) {
 	return b.String(), nil
 }
 
-// Names lists the embedded files, sorted.
+// Names lists the shaders Source returns, sorted.
 func Names() []string {
-	var names []string
-	_ = fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			names = append(names, path)
-		}
-		return nil
-	})
-	sort.Strings(names)
+	names, _ := fs.Glob(files, "*.wgsl")
+	for n := range templated {
+		names = append(names, n)
+	}
+	slices.Sort(names)
 	return names
 }
