@@ -13,12 +13,10 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"runtime"
 	"sync"
 	"syscall/js"
@@ -306,11 +304,7 @@ func photoArg(v js.Value) (*imageio.Image, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil && cfg.Width*cfg.Height > maxPixels {
-		return nil, "", fmt.Errorf("the photo is %dx%d: this app handles up to %d megapixels (%w)",
-			cfg.Width, cfg.Height, maxPixels/1_000_000, imageio.ErrTooLarge)
-	}
-	img, f, err := imageio.DecodeBytes(data)
+	img, f, err := imageio.DecodeLimit(data, maxPixels)
 	if err != nil && !errors.Is(err, imageio.ErrEmpty) && !errors.Is(err, imageio.ErrTooLarge) {
 		return nil, "", errDecode.with("this file is not a photo the app can read (JPEG, PNG, WebP, GIF, BMP or TIFF): %w", err)
 	}

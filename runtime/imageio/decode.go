@@ -49,12 +49,14 @@ var (
 // DecodeBytes decodes an encoded image and returns it with its format name
 // ("jpeg", "png", "gif", "webp", "bmp" or "tiff").
 func DecodeBytes(b []byte) (*Image, string, error) {
-	return decode(b, MaxPixels)
+	return DecodeLimit(b, MaxPixels)
 }
 
-// decode takes the pixel limit as a parameter so the fuzz target can keep
-// each execution small without weakening the public limit.
-func decode(b []byte, maxPixels int) (*Image, string, error) {
+// DecodeLimit is DecodeBytes refusing images over maxPixels (at most
+// MaxPixels) with ErrTooLarge, read from the header before any pixel
+// memory is allocated: for an app with less memory than MaxPixels needs.
+func DecodeLimit(b []byte, maxPixels int) (*Image, string, error) {
+	maxPixels = min(maxPixels, MaxPixels)
 	if len(b) == 0 {
 		return nil, "", fmt.Errorf("decode: %w", ErrEmpty)
 	}

@@ -274,22 +274,28 @@ func TestPalettedIndexPastPalette(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	emptyGIF := []byte("GIF89a\x00\x00\x00\x00\x00\x00\x00\x3b")
 	tests := []struct {
-		name string
-		data []byte
-		want error // nil: any error
+		name  string
+		data  []byte
+		want  error // nil: any error
+		limit int   // DecodeLimit's; 0: DecodeBytes
 	}{
-		{"nil", nil, ErrEmpty},
-		{"zero-size gif screen", emptyGIF, ErrEmpty},
-		{"garbage", []byte("definitely not an image"), ErrUnsupported},
-		{"too many pixels", rawPNG(10000, 10000, 2, 8, nil), ErrTooLarge},
-		{"just over MaxPixels", rawPNG(10000, 5001, 2, 8, nil), ErrTooLarge},
-		{"side too long", rawPNG(70000, 1, 2, 8, nil), ErrTooLarge},
-		{"png without IDAT", rawPNG(4, 4, 2, 8, nil), nil},
-		{"jpeg header only", []byte{0xFF, 0xD8, 0xFF}, nil},
+		{"nil", nil, ErrEmpty, 0},
+		{"zero-size gif screen", emptyGIF, ErrEmpty, 0},
+		{"garbage", []byte("definitely not an image"), ErrUnsupported, 0},
+		{"too many pixels", rawPNG(10000, 10000, 2, 8, nil), ErrTooLarge, 0},
+		{"just over MaxPixels", rawPNG(10000, 5001, 2, 8, nil), ErrTooLarge, 0},
+		{"side too long", rawPNG(70000, 1, 2, 8, nil), ErrTooLarge, 0},
+		{"over the caller's limit", rawPNG(300, 200, 2, 8, nil), ErrTooLarge, 300*200 - 1},
+		{"a limit above MaxPixels", rawPNG(10000, 5001, 2, 8, nil), ErrTooLarge, 2 * MaxPixels},
+		{"png without IDAT", rawPNG(4, 4, 2, 8, nil), nil, 0},
+		{"jpeg header only", []byte{0xFF, 0xD8, 0xFF}, nil, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m, _, err := DecodeBytes(tc.data)
+			if tc.limit != 0 {
+				m, _, err = DecodeLimit(tc.data, tc.limit)
+			}
 			if err == nil {
 				t.Fatalf("got %dx%d image, want error", m.W, m.H)
 			}

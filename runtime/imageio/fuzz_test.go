@@ -15,7 +15,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// A small pixel limit keeps each execution fast and bounded in
 		// memory; the size checks themselves are covered by unit tests.
-		m, _, err := decode(b, 1<<16)
+		m, _, err := DecodeLimit(b, 1<<16)
 		if err != nil {
 			return
 		}

@@ -588,14 +588,19 @@ pageTest('the widget on a host page with a strict CSP', 'plain', { url: null }, 
     for (const x of buf) s += String.fromCharCode(x);
     return { png: btoa(s), width: r.width, height: r.height, events: events.length };
   }, bytes);
-  // A memory budget below the smallest tile's is refused as a bad request, and the widget stays usable.
-  const budget = await page.evaluate(async (b64) => {
+  // A memory budget below the smallest tile's is refused as a bad request, a photo over maxPixels (the
+  // header of a 5000×4000 PNG) as too large, and the widget stays usable.
+  const ihdr = Buffer.concat([Buffer.from('IHDR'), Buffer.from([0, 0, 0x13, 0x88, 0, 0, 0x0f, 0xa0, 8, 2, 0, 0, 0])]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(ihdr));
+  const huge = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13]), ihdr, crc]);
+  const budget = await page.evaluate(async ([b64, hugeB64]) => {
     const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const el = document.getElementById('w2');
     const codes = [];
-    for (const memoryMiB of [1, -1]) {
+    for (const [photo, memoryMiB] of [[b64, 1], [b64, -1], [hugeB64, 0]]) {
       try {
-        await el.restore(new Blob([bin], { type: 'image/png' }), { steps: 1, memoryMiB });
+        await el.restore(new Blob([Uint8Array.from(atob(photo), (c) => c.charCodeAt(0))]), { steps: 1, memoryMiB });
         codes.push('resolved');
       } catch (e) {
         codes.push(`${e.code}: ${e.message}`);
@@ -603,9 +608,10 @@ pageTest('the widget on a host page with a strict CSP', 'plain', { url: null }, 
     }
     const ok = await el.restore(new Blob([bin], { type: 'image/png' }), { steps: 1, memoryMiB: 64 });
     return { codes, width: ok.width };
-  }, bytes);
+  }, [bytes, huge.toString('base64')]);
   assert(/^E_BAD_REQUEST: .*memory budget too small/.test(budget.codes[0]), `1 MiB budget: ${budget.codes[0]}`);
   assert(/^E_BAD_REQUEST: .*memoryMiB -1/.test(budget.codes[1]), `negative budget: ${budget.codes[1]}`);
+  assert(/^E_IMAGE_TOO_LARGE: /.test(budget.codes[2]), `5000x4000 photo: ${budget.codes[2]}`);
   assert(budget.width === out.width, `restore after the refused budgets: width ${budget.width}`);
   const file = path.join(ART, 'widget-result.png');
   fs.writeFileSync(file, Buffer.from(out.png, 'base64'));
