@@ -14,37 +14,21 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/model"
 )
 
-// browserGPU is the WebGPU backend as the worker saw its adapter: gogpu
-// cannot tell a software adapter (SwiftShader) in the browser, the
-// worker's navigator.gpu can.
-type browserGPU struct {
-	*gpu.Backend
-	software bool
-	adapter  string
-}
-
-func (b browserGPU) Device() backend.Device {
-	d := b.Backend.Device()
-	d.API, d.Software = "WebGPU", b.software
-	if b.adapter != "" {
-		d.Adapter = b.adapter
-	}
-	return d
-}
-
 func init() {
 	openGPU = func(software bool, adapter string) (backend.Backend, error) {
-		b, err := gpu.New(gpu.Options{})
+		// gogpu cannot tell a software adapter (SwiftShader) in the
+		// browser, nor name it; the worker's navigator.gpu can.
+		b, err := gpu.New(gpu.Options{Software: software, Adapter: adapter})
 		if err != nil {
-			return nil, err
+			return nil, err // not a nil *gpu.Backend in a non-nil interface
 		}
-		return browserGPU{b, software, adapter}, nil
+		return b, nil
 	}
 	profileGPU = func(be backend.Backend, m *model.Model, w, h, reps int) (any, error) {
-		bg, ok := be.(browserGPU)
+		b, ok := be.(*gpu.Backend)
 		if !ok {
 			return nil, fmt.Errorf("%s is no WebGPU backend", be.Name())
 		}
-		return bg.ProfileModel(m, w, h, reps, yield)
+		return b.ProfileModel(m, w, h, reps, yield)
 	}
 }

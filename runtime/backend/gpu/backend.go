@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -48,6 +49,12 @@ type Options struct {
 	// several entry points or workgroup barriers (v0.31.5). Mesa's lavapipe
 	// is a real Vulkan driver and is always accepted.
 	AllowSoftware bool
+	// Adapter and Software describe the adapter where gogpu cannot: in the
+	// browser it names every adapter "WebGPU Adapter" and reports no type,
+	// while the page's navigator.gpu knows the name and whether it is a
+	// CPU implementation (SwiftShader).
+	Adapter  string
+	Software bool
 }
 
 // Values of Options.ConvKernel.
@@ -189,8 +196,13 @@ func New(opts Options) (b *Backend, err error) {
 		inst.Release()
 		return nil, fmt.Errorf("gpu: %w: only gogpu's software renderer (%q) is available; use the CPU backend", ErrNoAdapter, info.Name)
 	}
-	attn, _ := resolveAttnKernel(opts.AttnKernel, ad.Info())
-	b = &Backend{opts: opts, instance: inst, adapter: ad, info: ad.Info(), conv: resolveConvKernel(opts.ConvKernel, ad.Info()),
+	info := ad.Info()
+	info.Name = cmp.Or(opts.Adapter, info.Name)
+	if opts.Software {
+		info.DeviceType = gputypes.DeviceTypeCPU
+	}
+	attn, _ := resolveAttnKernel(opts.AttnKernel, info)
+	b = &Backend{opts: opts, instance: inst, adapter: ad, info: info, conv: resolveConvKernel(opts.ConvKernel, info),
 		attn: attn, modules: map[string]*wgpu.ShaderModule{}, pipes: map[string]*pipeline{}, layouts: map[string]*layout{}}
 	// WebGPU's default limits cap a storage binding at 128 MiB and a buffer
 	// at 256 MiB, too little for large tiles: ask for all the adapter has

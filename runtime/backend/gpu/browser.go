@@ -6,7 +6,7 @@ import "github.com/gogpu/wgpu"
 
 // In the browser, gogpu/wgpu surfaces failures as JS errors in rejected
 // promises; classify matches their messages.
-const platformAPI = "browser webgpu"
+const platformAPI = "WebGPU"
 
 var (
 	platformLost []error
