@@ -14,7 +14,8 @@ import (
 )
 
 // flaky wraps the CPU backend: it fails compiles of graphs larger than
-// maxPixels with failErr, can claim to be a GPU and a buffer limit.
+// maxPixels with failErr, can claim to be a GPU and a buffer limit, and
+// counts its closes.
 type flaky struct {
 	cpu.Backend
 	failErr   error
@@ -23,7 +24,7 @@ type flaky struct {
 	limit     int64
 	largest   func(*backend.Graph) int64 // Device.LargestBuffer
 	compiled  []int                      // pixels of each successful compile
-	closed    bool
+	closes    int                        // calls of Close
 }
 
 func (f *flaky) Name() string { return "flaky" }
@@ -32,7 +33,7 @@ func (f *flaky) Device() backend.Device {
 	return backend.Device{GPU: f.gpu, MaxTensorBytes: f.limit, LargestBuffer: f.largest}
 }
 
-func (f *flaky) Close() error { f.closed = true; return nil }
+func (f *flaky) Close() error { f.closes++; return nil }
 
 func (f *flaky) Compile(g *backend.Graph, w backend.Weights, taps bool) (backend.Program, error) {
 	px := g.Input.H * g.Input.W
@@ -73,8 +74,8 @@ func TestFallsBackToTheCPU(t *testing.T) {
 			if err != nil || out == nil {
 				t.Fatalf("restore: %v", err)
 			}
-			if !strings.Contains(rep.Fallback, "finished on the CPU") || rep.Backend.Kind != "cpu" || !be.closed {
-				t.Fatalf("report %+v, GPU closed %v", rep, be.closed)
+			if !strings.Contains(rep.Fallback, "finished on the CPU") || rep.Backend.Kind != "cpu" || be.closes != 1 {
+				t.Fatalf("report %+v, GPU closed %d times", rep, be.closes)
 			}
 			// The CPU keeps the job; the next report has no fallback of its own.
 			if _, rep, err = r.Restore(context.Background(), gradient(20, 20, false), restore.Options{Steps: 1}); err != nil || rep.Fallback != "" || rep.Backend.Kind != "cpu" {
