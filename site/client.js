@@ -37,7 +37,6 @@ export const ERROR_HINTS = {
   E_IMAGE_DECODE: 'This file is not a photo the app can read.',
   E_IMAGE_TOO_LARGE: 'The photo is too large.',
   E_IMAGE_EMPTY: 'The photo is empty.',
-  E_NO_RESULT: 'That result is gone; restore again.',
   E_CANCELLED: 'Cancelled.',
   E_BAD_REQUEST: 'Invalid options.',
   E_BACKEND: 'The compute backend failed.',
@@ -236,8 +235,8 @@ export class DiffuirClient extends EventTarget {
     await this._reload;
   }
 
-  // Restores a photo; resolves with {blob, mime, width, height, resultId,
-  // backend, ms, ...}. options: steps, seed, noiseScale, equalize, tile,
+  // Restores a photo; resolves with {blob, mime, width, height, backend, ms,
+  // ...}. options: steps, seed, noiseScale, equalize, tile,
   // overlap, format, quality (PROTOCOL.md).
   async restore(image, options = {}, { signal, onProgress } = {}) {
     await this.init();
@@ -256,9 +255,12 @@ export class DiffuirClient extends EventTarget {
     return this._request('estimate', { width, height, options, calibrate }, { signal });
   }
 
-  // Re-encodes a kept result (the last two) as png or jpeg.
-  async encode(resultId, format = 'png', quality = 92) {
-    return withBlob(await this._request('encode', { resultId, format, quality })).blob;
+  // Re-encodes an image (a restored PNG, say) as png or jpeg; depth 8 or 16
+  // sets a PNG's bits per channel (default: the image's). Resolves with a Blob.
+  async encode(image, { format = 'png', quality = 92, depth = 0 } = {}) {
+    await this.init();
+    const bytes = await toBuffer(image);
+    return withBlob(await this._request('encode', { image: bytes, options: { format, quality, depth } }, { transfer: [bytes] })).blob;
   }
 
   // Decodes a photo in the worker (for formats the browser cannot show):

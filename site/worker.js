@@ -308,7 +308,7 @@ async function handle(msg) {
         break;
       }
       case 'encode':
-        answer(id, await api.encode(msg.resultId, msg.format || 'png', msg.quality || 92));
+        answer(id, await api.encode(new Uint8Array(msg.image), msg.options || {}));
         break;
       case 'decode':
         answer(id, await api.decode(new Uint8Array(msg.image)));
@@ -342,10 +342,6 @@ async function handle(msg) {
         post({ id, type: 'result', result: r });
         break;
       }
-      case 'release':
-        api.release(msg.resultId);
-        post({ id, type: 'result', result: true });
-        break;
       default:
         throw coded('E_BAD_REQUEST', `unknown request type ${JSON.stringify(type)}`);
     }
@@ -407,7 +403,6 @@ async function estimate(id, msg) {
     for (const [k, side] of sides.entries()) {
       const t0 = performance.now();
       const r = await api.restore(id, calibrationPNG(side), { steps: 1, tile: -1, seed: 1, equalize: 'off' }, () => {});
-      api.release(r.resultId);
       if (k === sides.length - 1) eta.calibrate(backendKey(r.backend), side, performance.now() - t0);
     }
     ms = eta.estimate(backendKey(), w, h, steps);

@@ -128,7 +128,6 @@ type code string
 
 const (
 	errBadRequest code = "E_BAD_REQUEST"
-	errNoResult   code = "E_NO_RESULT"
 	errDecode     code = "E_IMAGE_DECODE"
 	errBackend    code = "E_BACKEND"
 )

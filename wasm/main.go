@@ -4,8 +4,8 @@
 // GOARCH=wasm, it runs inside one dedicated module Web Worker
 // (site/worker.js) and exposes globalThis.diffuirGo: init, loadModel,
 // restore, prepare, encode, decode, profile, blend and zip (batch.go) and the tile
-// calls (tiles.go) return Promises and work in goroutines; cancel and
-// release answer at once (README.md, and the protocol the worker speaks,
+// calls (tiles.go) return Promises and work in goroutines; cancel answers
+// at once (README.md, and the protocol the worker speaks,
 // site/PROTOCOL.md). It only decodes arguments and settles Promises:
 // loading, the backend choice, the fallback and the reports are
 // runtime/restore's, encoding runtime/imageio's, profiling the GPU
@@ -73,21 +73,20 @@ type profileOptions struct {
 
 // bridge is the worker's state: one Restorer whose model and backend
 // loadModel and init replace. Jobs run one at a time under job; cancel
-// and release only touch cmu's maps.
+// only touches cancels, under cmu. Results are not kept: encode takes the
+// image back, so a large result does not hold the wasm heap.
 type bridge struct {
 	job     sync.Mutex
 	r       *restore.Restorer
 	tiles   *tileJob // the job whose photo and plan are kept (tiles.go)
 	cmu     sync.Mutex
-	results map[int]*imageio.Image
-	nextRes int
 	cancels map[int]context.CancelFunc // the worker remembers cancels that came first
 }
 
 func main() {
 	// The CPU until init chooses, so a request before init still runs.
 	be, info, _ := restore.OpenBackend(restore.BackendOptions{Want: restore.BackendCPU, Reason: "not initialised"})
-	b := &bridge{r: restore.New(nil, be), results: map[int]*imageio.Image{}, cancels: map[int]context.CancelFunc{}}
+	b := &bridge{r: restore.New(nil, be), cancels: map[int]context.CancelFunc{}}
 	b.r.Reason = info.Reason
 	api := js.Global().Get("Object").New()
 	for name, fn := range map[string]func([]js.Value) (any, error){"init": b.init, "loadModel": b.loadModel,
@@ -97,12 +96,6 @@ func main() {
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return fn(args) }) }))
 	}
 	api.Set("cancel", js.FuncOf(func(_ js.Value, args []js.Value) any { return b.cancel(intArg(args, 0)) }))
-	api.Set("release", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		b.cmu.Lock()
-		delete(b.results, intArg(args, 0))
-		b.cmu.Unlock()
-		return nil
-	}))
 	api.Set("version", version)
 	js.Global().Set("diffuirGo", api)
 	if ready := js.Global().Get("diffuirGoReady"); ready.Type() == js.TypeFunction {
@@ -228,7 +221,7 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.answer(res, rep, out, inFormat, start)
+		return answer(res, rep, out, inFormat, start)
 	})
 }
 
@@ -249,20 +242,13 @@ func (b *bridge) prepare(args []js.Value) (any, error) {
 	return millisSince(start), nil
 }
 
-// answer keeps a restored image for encode (the last two are kept) and
-// makes restore's answer: the report, the encoded image and its id. out
-// is checked (restoreArgs), its Format the one written.
-func (b *bridge) answer(res *imageio.Image, rep restore.Report, out imageio.Output, inFormat string, start time.Time) (any, error) {
+// answer is restore's answer: the report and the encoded image. out is
+// checked (restoreArgs), its Format the one written.
+func answer(res *imageio.Image, rep restore.Report, out imageio.Output, inFormat string, start time.Time) (any, error) {
 	v, err := encoded(res, out, "width", res.W, "height", res.H, "format", out.Format, "inputFormat", inFormat, "ms", millisSince(start))
 	if err != nil {
 		return nil, err
 	}
-	b.cmu.Lock()
-	b.nextRes++
-	v.Set("resultId", b.nextRes)
-	b.results[b.nextRes] = res
-	delete(b.results, b.nextRes-2)
-	b.cmu.Unlock()
 	return js.Global().Get("Object").Call("assign", vert.ValueOf(rep).Value, v), nil
 }
 
@@ -311,19 +297,18 @@ func photoArg(v js.Value) (*imageio.Image, string, error) {
 	return img, f, err
 }
 
-// encode re-encodes a kept result (download in another format).
+// encode(image, {format, quality, depth}) re-encodes a photo, e.g. a
+// restored PNG as a JPEG to download.
 func (b *bridge) encode(args []js.Value) (any, error) {
-	b.cmu.Lock()
-	img := b.results[intArg(args, 0)]
-	b.cmu.Unlock()
-	if img == nil {
-		return nil, errNoResult.with("that result is no longer in memory: restore the photo again")
+	var out imageio.Output
+	if err := decode(arg(args, 1), &out); err != nil {
+		return nil, err
 	}
-	q := 0
-	if v := arg(args, 2); v.Type() == js.TypeNumber {
-		q = v.Int()
+	img, _, err := photoArg(arg(args, 0))
+	if err != nil {
+		return nil, err
 	}
-	return encoded(img, imageio.Output{Format: arg(args, 1).String(), Quality: q})
+	return encoded(img, out, "width", img.W, "height", img.H)
 }
 
 // encoded is the answer of the calls that encode an image: {bytes, mime}

@@ -132,7 +132,7 @@ func (b *bridge) blendTiles(args []js.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.answer(res, b.r.Report(j.plan), j.out, j.inFormat, j.start)
+		return answer(res, b.r.Report(j.plan), j.out, j.inFormat, j.start)
 	})
 }
 

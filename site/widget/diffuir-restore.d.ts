@@ -54,7 +54,7 @@ export type Progress =
 export type ErrorCode =
   | 'E_WASM_LOAD' | 'E_WORKER' | 'E_WORKER_EXITED' | 'E_BAD_REQUEST' | 'E_NO_MODEL' | 'E_MODEL_DOWNLOAD'
   | 'E_MODEL_CORRUPT' | 'E_MODEL_INVALID' | 'E_IMAGE_DECODE' | 'E_IMAGE_TOO_LARGE' | 'E_IMAGE_EMPTY'
-  | 'E_NO_RESULT' | 'E_CANCELLED' | 'E_BACKEND' | 'E_INTERNAL';
+  | 'E_CANCELLED' | 'E_BACKEND' | 'E_INTERNAL';
 
 export interface ErrorDetail {
   code: ErrorCode;
@@ -72,7 +72,6 @@ export interface WidgetResult {
   backend: BackendInfo;
   /** Milliseconds the restore took in the worker. */
   ms: number;
-  resultId: number;
   /** The strength the result was blended at (0-100). */
   strength: number;
 }

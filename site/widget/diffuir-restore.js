@@ -281,7 +281,7 @@ export class DiffuirRestoreElement extends HTMLElement {
       dl.download = restoredName(this._name, r.format);
       dl.hidden = false;
       this._status(`Restored in ${(r.ms / 1000).toFixed(1)} s on the ${r.backend.kind.toUpperCase()}${strength !== 100 ? `, at ${strength}% strength` : ''}.`);
-      this.result = { blob: r.blob, url, width: r.width, height: r.height, mime: r.mime, backend: r.backend, ms: r.ms, resultId: r.resultId, strength };
+      this.result = { blob: r.blob, url, width: r.width, height: r.height, mime: r.mime, backend: r.backend, ms: r.ms, strength };
       this._emit('done', this.result);
       return this.result;
     } catch (err) {

@@ -745,6 +745,23 @@ pageTest('strength: 0 gives the original, 100 the model output exactly, 50 betwe
   assert(b.maxMidDiff <= 1, `strength 50 is up to ${b.maxMidDiff}/255 from the midpoint`);
   const apart = JSON.parse(execFileSync(PNGDIFF, ['-tol', '0', '-min', '0', FIXTURE, full], { encoding: 'utf8' }));
   assert(apart.maxDiff > 2, `the output is too close to the input to test a blend (max diff ${apart.maxDiff})`);
+  // The client's encode: the restored file again as an 8-bit PNG (pixel for pixel) and as a JPEG; a bad format is refused.
+  const enc = await page.evaluate(async (b64) => {
+    const photo = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))]);
+    const c = window.diffuir.client;
+    const png = new Uint8Array(await (await c.encode(photo, { depth: 8 })).arrayBuffer());
+    const jpeg = await c.encode(photo, { format: 'jpeg', quality: 80 });
+    const head = new Uint8Array(await jpeg.slice(0, 2).arrayBuffer());
+    const bad = await c.encode(photo, { format: 'gif' }).then(() => 'no error', (e) => `${e.code}: ${e.message}`);
+    let s = '';
+    for (const x of png) s += String.fromCharCode(x);
+    return { png: btoa(s), jpeg: [jpeg.type, head[0], head[1]], bad };
+  }, fs.readFileSync(full).toString('base64'));
+  const encoded = path.join(ART, 'encoded-8bit.png');
+  fs.writeFileSync(encoded, Buffer.from(enc.png, 'base64'));
+  pngdiff(['-tol', '0', '-min', '1', full, encoded], 'encode as an 8-bit PNG vs the restored file');
+  assert(enc.jpeg[0] === 'image/jpeg' && enc.jpeg[1] === 0xff && enc.jpeg[2] === 0xd8, `encode as JPEG: ${enc.jpeg}`);
+  assert(/^E_BAD_REQUEST:/.test(enc.bad), `encode as gif: ${enc.bad}`);
   return `0%: equal to the input (${d0.fractionWithin * 100}% of pixels exact); 100%: the CLI's output; 50%: every channel between, at most ${b.maxMidDiff.toFixed(2)}/255 from the midpoint (output vs input up to ${apart.maxDiff.toFixed(0)}/255)`;
 });
 
