@@ -258,17 +258,19 @@ export class DiffuirClient extends EventTarget {
   // Re-encodes an image (a restored PNG, say) as png or jpeg; depth 8 or 16
   // sets a PNG's bits per channel (default: the image's). Resolves with a Blob.
   async encode(image, { format = 'png', quality = 92, depth = 0 } = {}) {
-    await this.init();
-    const bytes = await toBuffer(image);
-    return withBlob(await this._request('encode', { image: bytes, options: { format, quality, depth } }, { transfer: [bytes] })).blob;
+    return (await this._encode(image, { format, quality, depth })).blob;
   }
 
   // Decodes a photo in the worker (for formats the browser cannot show):
-  // resolves with {blob (PNG), width, height, format}.
+  // resolves with {blob (8-bit PNG), width, height, inputFormat}.
   async decode(image) {
+    return this._encode(image, { depth: 8 });
+  }
+
+  async _encode(image, options) {
     await this.init();
     const bytes = await toBuffer(image);
-    return withBlob(await this._request('decode', { image: bytes }, { transfer: [bytes] }));
+    return withBlob(await this._request('encode', { image: bytes, options }, { transfer: [bytes] }));
   }
 
   // Mixes a photo with its restored version: (1-strength)·original +

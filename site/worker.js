@@ -310,9 +310,6 @@ async function handle(msg) {
       case 'encode':
         answer(id, await api.encode(new Uint8Array(msg.image), msg.options || {}));
         break;
-      case 'decode':
-        answer(id, await api.decode(new Uint8Array(msg.image)));
-        break;
       case 'blend':
         answer(id, await api.blend(new Uint8Array(msg.original), new Uint8Array(msg.restored), msg.strength, msg.options || {}));
         break;

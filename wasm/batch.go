@@ -21,10 +21,11 @@ func (b *bridge) blend(args []js.Value) (any, error) {
 	if s.Type() != js.TypeNumber || !(s.Float() >= 0 && s.Float() <= 1) {
 		return nil, errBadRequest.with("blend: strength %v: want a number from 0 to 1", s)
 	}
-	var o imageio.Output
-	if err := decode(arg(args, 3), &o); err != nil {
+	out, err := outputArg(arg(args, 3))
+	if err != nil {
 		return nil, err
 	}
+	out.Depth = 0 // the restored file's
 	a, _, err := photoArg(arg(args, 0))
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func (b *bridge) blend(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, errBadRequest.with("%w", err)
 	}
-	return encoded(m, imageio.Output{Format: o.Format, Quality: o.Quality}) // at the restored file's depth
+	return encoded(m, out)
 }
 
 func (b *bridge) zip(args []js.Value) (any, error) {

@@ -3,7 +3,7 @@
 // Command wasm is the browser bridge of DiffUIR Web: built with GOOS=js
 // GOARCH=wasm, it runs inside one dedicated module Web Worker
 // (site/worker.js) and exposes globalThis.diffuirGo: init, loadModel,
-// restore, prepare, encode, decode, profile, blend and zip (batch.go) and the tile
+// restore, prepare, encode, profile, blend and zip (batch.go) and the tile
 // calls (tiles.go) return Promises and work in goroutines; cancel answers
 // at once (README.md, and the protocol the worker speaks,
 // site/PROTOCOL.md). It only decodes arguments and settles Promises:
@@ -90,7 +90,7 @@ func main() {
 	b.r.Reason = info.Reason
 	api := js.Global().Get("Object").New()
 	for name, fn := range map[string]func([]js.Value) (any, error){"init": b.init, "loadModel": b.loadModel,
-		"restore": b.restore, "prepare": b.prepare, "encode": b.encode, "decode": b.decode, "profile": b.profile,
+		"restore": b.restore, "prepare": b.prepare, "encode": b.encode, "profile": b.profile,
 		"blend": b.blend, "zip": b.zip, // batch.go
 		"tilePlan": b.tilePlan, "restoreTiles": b.restoreTiles, "addTile": b.addTile, "blendTiles": b.blendTiles} { // tiles.go
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return fn(args) }) }))
@@ -297,18 +297,29 @@ func photoArg(v js.Value) (*imageio.Image, string, error) {
 	return img, f, err
 }
 
-// encode(image, {format, quality, depth}) re-encodes a photo, e.g. a
-// restored PNG as a JPEG to download.
-func (b *bridge) encode(args []js.Value) (any, error) {
+// outputArg decodes and checks the options of an encoded image, before a
+// photo is decoded.
+func outputArg(v js.Value) (imageio.Output, error) {
 	var out imageio.Output
-	if err := decode(arg(args, 1), &out); err != nil {
-		return nil, err
+	if err := decode(v, &out); err != nil {
+		return out, err
 	}
-	img, _, err := photoArg(arg(args, 0))
+	return out.Check()
+}
+
+// encode(image, {format, quality, depth}) re-encodes a photo: a restored
+// PNG as a JPEG to download, or, as an 8-bit PNG, a photo the browser
+// cannot show (TIFF, EXIF-rotated in old browsers) for the before view.
+func (b *bridge) encode(args []js.Value) (any, error) {
+	out, err := outputArg(arg(args, 1))
 	if err != nil {
 		return nil, err
 	}
-	return encoded(img, out, "width", img.W, "height", img.H)
+	img, f, err := photoArg(arg(args, 0))
+	if err != nil {
+		return nil, err
+	}
+	return encoded(img, out, "width", img.W, "height", img.H, "inputFormat", f)
 }
 
 // encoded is the answer of the calls that encode an image: {bytes, mime}
@@ -319,16 +330,6 @@ func encoded(img *imageio.Image, out imageio.Output, kv ...any) (js.Value, error
 		return js.Value{}, err
 	}
 	return object(append(kv, "bytes", bytesTo(data), "mime", "image/"+format)...), nil
-}
-
-// decode turns a photo the browser cannot show (TIFF, EXIF-rotated in old
-// browsers) into an 8-bit PNG for the before view.
-func (b *bridge) decode(args []js.Value) (any, error) {
-	img, f, err := photoArg(arg(args, 0))
-	if err != nil {
-		return nil, err
-	}
-	return encoded(img, imageio.Output{Depth: 8}, "width", img.W, "height", img.H, "format", f)
 }
 
 // profile times one UNet pass at a tile size on the GPU (gpu.Backend.ProfileModel).

@@ -100,6 +100,28 @@ function compareToReference(file) {
 }
 
 // Runs pngdiff with args; returns its JSON, throws with what explains a failure.
+// An uncompressed 8-bit RGB TIFF of w×h (one strip), which Chromium cannot show.
+function tiffRGB(w, h) {
+  const px = 3 * w * h;
+  const b = Buffer.alloc(128 + px); // header, 9 IFD entries, BitsPerSample at 122, pixels at 128
+  b.write('II', 0);
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(8, 4);
+  b.writeUInt16LE(9, 8);
+  const entries = [[256, w], [257, h], [258, 122, 3], [259, 1], [262, 2], [273, 128, 1, 4], [277, 3], [278, h], [279, px, 1, 4]];
+  entries.forEach(([tag, v, n = 1, type = 3], i) => {
+    const o = 10 + 12 * i;
+    b.writeUInt16LE(tag, o);
+    b.writeUInt16LE(type, o + 2);
+    b.writeUInt32LE(n, o + 4);
+    if (type === 3 && n === 1) b.writeUInt16LE(v, o + 8);
+    else b.writeUInt32LE(v, o + 8);
+  });
+  for (let i = 0; i < 3; i++) b.writeUInt16LE(8, 122 + 2 * i);
+  for (let i = 0; i < px; i++) b[128 + i] = (i * 37) & 255;
+  return b;
+}
+
 function pngdiff(args, what) {
   try {
     return JSON.parse(execFileSync(PNGDIFF, args, { encoding: 'utf8' }));
@@ -788,6 +810,12 @@ pageTest('viewer: fit shows the whole photo; labels follow the split; an error c
     assert(Math.abs(g.shown[0] - g.box[0]) <= 2 || Math.abs(g.shown[1] - g.box[1]) <= 2, `${w}×${h} at fit fills neither dimension: ${g.shown} in ${g.box}`);
     fits.push(`${w}×${h}→${g.shown.join('×')}`);
   }
+  // A TIFF, which the browser cannot show, is shown through the worker (client.decode: encode as an 8-bit PNG).
+  await page.setInputFiles('#photo-file', { name: 'photo.tiff', mimeType: 'image/tiff', buffer: tiffRGB(7, 5) });
+  await page.waitForFunction(() => {
+    const img = document.getElementById('img-before');
+    return img.complete && img.naturalWidth === 7 && img.naturalHeight === 5;
+  }, null, { timeout: 30_000 });
   // Labels: each shows only while its side of the split has room.
   await clearList(page);
   await page.setInputFiles('#photo-file', FIXTURE);
