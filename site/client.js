@@ -8,6 +8,7 @@
 //   r.blob, r.width, r.height, r.backend
 //   const p = await c.profile({width: 64, height: 64}); // GPU backend: per-kernel times
 //   const mixed = await c.blend(original, r.blob, 0.5);  // strength 50%
+//   const jpeg = await c.encode(r.blob, {format: 'jpeg', quality: 90});
 //   const zip = await c.zip([{name: 'a.png', data: r.blob}]);
 //
 // Errors are DiffuirError objects with a code (E_...); an aborted signal
