@@ -52,6 +52,8 @@ type initOptions struct {
 	Adapter  string `js:"adapter"`
 }
 
+// restoreOptions are a restore's options; format, quality and depth in the
+// same object are imageio.Output's (outputArg).
 type restoreOptions struct {
 	Steps      int      `js:"steps"`
 	Seed       float64  `js:"seed"`
@@ -60,9 +62,6 @@ type restoreOptions struct {
 	Tile       int      `js:"tile"`       // 0: default 512, negative: whole image
 	Overlap    int      `js:"overlap"`
 	MemoryMiB  int      `js:"memoryMiB"` // activation memory budget of one tile; 0: none
-	Format     string   `js:"format"`    // png (default) or jpeg
-	Quality    int      `js:"quality"`
-	Depth      int      `js:"depth"` // PNG bits per channel; 0 keeps the input's
 }
 
 type profileOptions struct {
@@ -209,10 +208,7 @@ func (b *bridge) restore(args []js.Value) (any, error) {
 	}
 	opt.Progress = progress(arg(args, 3))
 	return b.cancellable(intArg(args, 0), func(ctx context.Context) (any, error) {
-		if b.r.Model == nil { // before the photo is decoded
-			return nil, restore.ErrNoModel
-		}
-		img, inFormat, err := photoArg(arg(args, 1))
+		img, inFormat, err := b.photoToRestore(arg(args, 1))
 		if err != nil {
 			return nil, err
 		}
@@ -279,7 +275,7 @@ func restoreArgs(v js.Value) (imageio.Output, restore.Options, error) {
 	if err := opt.Check(); err != nil {
 		return imageio.Output{}, restore.Options{}, err
 	}
-	out, err := imageio.Output{Format: o.Format, Depth: o.Depth, Quality: o.Quality}.Check()
+	out, err := outputArg(v) // format, quality and depth of the same object
 	return out, opt, err
 }
 
@@ -295,6 +291,15 @@ func photoArg(v js.Value) (*imageio.Image, string, error) {
 		return nil, "", errDecode.with("this file is not a photo the app can read (JPEG, PNG, WebP, GIF, BMP or TIFF): %w", err)
 	}
 	return img, f, err
+}
+
+// photoToRestore is photoArg for a restore: without a model it fails
+// before the photo is decoded.
+func (b *bridge) photoToRestore(v js.Value) (*imageio.Image, string, error) {
+	if b.r.Model == nil {
+		return nil, "", restore.ErrNoModel
+	}
+	return photoArg(v)
 }
 
 // outputArg decodes and checks the options of an encoded image, before a

@@ -48,10 +48,7 @@ func (b *bridge) tileJobFor(key string, data, options js.Value) (*tileJob, error
 	if err != nil {
 		return nil, err
 	}
-	if b.r.Model == nil { // before the photo is decoded
-		return nil, restore.ErrNoModel
-	}
-	img, inFormat, err := photoArg(data)
+	img, inFormat, err := b.photoToRestore(data)
 	if err != nil {
 		return nil, err
 	}

@@ -101,8 +101,9 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if *depth != 0 && *depth != 8 && *depth != 16 {
-		return usagef("--bit-depth %d: want 8 or 16", *depth)
+	output, err := imageio.Output{Format: format, Depth: *depth, Quality: *quality}.Check()
+	if err != nil { // before minutes of restoring
+		return usagef("--bit-depth %d, --quality %d: %v", *depth, *quality, err)
 	}
 	opt, err := rf.options(equalize.mode, int64(*budget)<<20)
 	if err != nil {
@@ -145,7 +146,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeImage(*out, res, imageio.Output{Format: format, Depth: *depth, Quality: *quality}); err != nil {
+	if err := writeImage(*out, res, output); err != nil {
 		return err
 	}
 	note := ""

@@ -191,12 +191,12 @@ func New(opts Options) (b *Backend, err error) {
 		}
 		return nil, fmt.Errorf("gpu: %w: %w", ErrNoAdapter, err)
 	}
-	if info := ad.Info(); isSoftware(info) && !opts.AllowSoftware {
+	info := ad.Info()
+	if isSoftware(info) && !opts.AllowSoftware {
 		ad.Release()
 		inst.Release()
 		return nil, fmt.Errorf("gpu: %w: only gogpu's software renderer (%q) is available; use the CPU backend", ErrNoAdapter, info.Name)
 	}
-	info := ad.Info()
 	info.Name = cmp.Or(opts.Adapter, info.Name)
 	if opts.Software {
 		info.DeviceType = gputypes.DeviceTypeCPU
