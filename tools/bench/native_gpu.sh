@@ -88,7 +88,7 @@ device)
 	if [ "$what" != cpu ]; then
 		# the backend's own tests first: the kernels against the CPU reference on this GPU
 		step 40 "GPU backend tests" env DIFFUIR_REQUIRE_GPU=1 "$BIN/gpu.test" -test.count=1 \
-			-test.run "${TESTS:-TestAttention|TestHeadGroups|TestFoldedGrids|TestLayerNorm|TestGroupNorm|TestConv\$|MatchesCPU}"
+			-test.run "${TESTS:-TestOps|TestHeadGroups|TestFoldedGrids|MatchesCPU}"
 		results
 		# what the goals are judged by comes first; the profiles and per-op figures get what is left
 		for kernel in ${CONV_KERNELS:-auto}; do

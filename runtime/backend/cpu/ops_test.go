@@ -7,176 +7,14 @@ import (
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
-	"github.com/diffuir-web/diffuir/runtime/ref"
-	"github.com/diffuir-web/diffuir/runtime/weights"
+	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
 )
 
-type fakeWeights map[string][]float32
+func randVec(r *rand.Rand, n int, scale float64) []float32 { return backendtest.Randn(r, n, scale) }
 
-func (f fakeWeights) Float32(name string) ([]float32, error) {
-	v, ok := f[name]
-	if !ok {
-		return nil, fmt.Errorf("no tensor %s", name)
-	}
-	return v, nil
-}
-
-// Info and Raw complete backend.Weights: the CPU backend reads Float32 only.
-func (f fakeWeights) Info(name string) (weights.TensorInfo, bool) {
-	v, ok := f[name]
-	return weights.TensorInfo{Name: name, DType: weights.F32, Shape: []int{len(v)}}, ok
-}
-
-func (f fakeWeights) Raw(name string) ([]byte, error) {
-	return nil, fmt.Errorf("no raw tensor %s", name)
-}
-
-func randVec(r *rand.Rand, n int, scale float64) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(r.NormFloat64() * scale)
-	}
-	return v
-}
-
-// runOne compiles a one-op graph whose op reads the graph input (and a
-// second input tensor placed after it in the same input buffer is not
-// possible, so residuals reuse the input) and returns the output.
-func runOne(t *testing.T, g *backend.Graph, w fakeWeights, input, time []float32, threads int) []float32 {
-	t.Helper()
-	prog, err := (&Backend{Threads: threads}).Compile(g, w, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prog.Close()
-	out := make([]float32, g.Output.Len())
-	if err := prog.Run(input, time, out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func checkClose(t *testing.T, name string, got, want []float32, tol float64) {
-	t.Helper()
-	var worst float64
-	for i := range want {
-		d := math.Abs(float64(got[i] - want[i]))
-		worst = max(worst, d/(1+math.Abs(float64(want[i]))))
-		if d > tol*(1+math.Abs(float64(want[i]))) || math.IsNaN(float64(got[i])) {
-			t.Fatalf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
-		}
-	}
-}
-
-var sizes = [][2]int{{1, 1}, {3, 3}, {7, 7}, {17, 17}, {33, 33}, {37, 45}}
-
-func TestGroupNorm(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, hw := range sizes {
-		for _, tc := range []struct {
-			c, groups  int
-			film, silu bool
-			residual   bool
-			eps        float32
-		}{{8, 8, false, false, false, 1e-5}, {16, 8, true, true, false, 1e-5}, {24, 8, true, true, true, 1e-5}, {6, 3, false, true, true, 1e-3}} {
-			name := fmt.Sprintf("%dx%d/c%d/g%d/film%v/silu%v/res%v", hw[1], hw[0], tc.c, tc.groups, tc.film, tc.silu, tc.residual)
-			t.Run(name, func(t *testing.T) {
-				h, w, c := hw[0], hw[1], tc.c
-				g := &backend.Graph{}
-				g.Input = g.NewTensor(c, h, w)
-				g.Output = g.NewTensor(c, h, w)
-				op := &backend.GroupNorm{Out: g.Output, In: g.Input, Gamma: "g", Beta: "b", Groups: tc.groups, Eps: tc.eps, FiLM: -1, SiLU: tc.silu}
-				time := randVec(r, 2*c+3, 0.5)
-				if tc.film {
-					op.FiLM = 3
-					g.TimeLen = len(time)
-				} else {
-					time = nil
-				}
-				if tc.residual {
-					op.Res = g.Input
-				}
-				g.Add(op)
-				in := randVec(r, c*h*w, 2)
-				wts := fakeWeights{"g": randVec(r, c, 1), "b": randVec(r, c, 1)}
-				want := make([]float32, len(in))
-				ref.GroupNorm(want, in, wts["g"], wts["b"], c, h*w, tc.groups, tc.eps)
-				if tc.film {
-					ref.ScaleShift(want, time[3:3+c], time[3+c:3+2*c], c, h*w)
-				}
-				if tc.silu {
-					ref.SiLU(want)
-				}
-				if tc.residual {
-					ref.Add(want, want, in)
-				}
-				got := runOne(t, g, wts, in, time, 2)
-				checkClose(t, name, got, want, 1e-5)
-			})
-		}
-	}
-}
-
-func TestLayerNorm(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, hw := range sizes {
-		for ci, c := range []int{1, 3, 13, 32} {
-			// 1e-3: weights trained under half-precision autocast; 0.05 is large
-			// enough next to the inputs' variance that ignoring eps would fail.
-			eps := []float32{1e-5, 1e-3, 0.05, 1e-5}[ci]
-			for _, residual := range []bool{false, true} {
-				h, w := hw[0], hw[1]
-				g := &backend.Graph{}
-				g.Input = g.NewTensor(c, h, w)
-				g.Output = g.NewTensor(c, h, w)
-				op := &backend.LayerNorm{Out: g.Output, In: g.Input, G: "g", Eps: eps}
-				if residual {
-					op.Res = g.Input
-				}
-				g.Add(op)
-				in := randVec(r, c*h*w, 3)
-				wts := fakeWeights{"g": randVec(r, c, 1)}
-				want := make([]float32, len(in))
-				ref.ChannelLayerNorm(want, in, wts["g"], c, h*w, eps)
-				if residual {
-					ref.Add(want, want, in)
-				}
-				name := fmt.Sprintf("%dx%d/c%d/eps%g/res%v", w, h, c, eps, residual)
-				checkClose(t, name, runOne(t, g, wts, in, nil, 2), want, 1e-4)
-			}
-		}
-	}
-}
-
-func TestAttentionOps(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for _, hw := range sizes {
-		for _, heads := range []struct{ h, d int }{{1, 3}, {2, 5}, {4, 32}} {
-			for _, linear := range []bool{true, false} {
-				h, w := hw[0], hw[1]
-				hid := heads.h * heads.d
-				g := &backend.Graph{}
-				g.Input = g.NewTensor(3*hid, h, w)
-				g.Output = g.NewTensor(hid, h, w)
-				if linear {
-					g.Add(&backend.LinearAttention{Out: g.Output, QKV: g.Input, Heads: heads.h, DimHead: heads.d})
-				} else {
-					g.Add(&backend.Attention{Out: g.Output, QKV: g.Input, Heads: heads.h, DimHead: heads.d})
-				}
-				in := randVec(r, 3*hid*h*w, 2)
-				want := make([]float32, hid*h*w)
-				if linear {
-					ref.LinearAttention(want, in, heads.h, heads.d, h*w)
-				} else {
-					ref.Attention(want, in, heads.h, heads.d, h*w)
-				}
-				name := fmt.Sprintf("%dx%d/heads%d/dh%d/linear%v", w, h, heads.h, heads.d, linear)
-				// the program may overwrite its input buffer; hand it a copy
-				got := runOne(t, g, fakeWeights{}, append([]float32(nil), in...), nil, 2)
-				checkClose(t, name, got, want, 1e-4)
-			}
-		}
-	}
+// TestOps runs the backends' shared op table (backendtest.Ops).
+func TestOps(t *testing.T) {
+	backendtest.Ops(t, &Backend{Threads: 2}, backendtest.Options{Tol: 1e-5})
 }
 
 func TestExpf(t *testing.T) {
@@ -204,7 +42,10 @@ func TestRunDoesNotAllocate(t *testing.T) {
 	g.TimeLen = 2 * c
 	g.Add(&backend.Conv{Out: mid, A: g.Input, Weight: "w", Bias: "b", K: 3, Stride: 1, Pad: 1})
 	g.Add(&backend.GroupNorm{Out: g.Output, In: mid, Res: g.Input, Gamma: "g", Beta: "b", Groups: 4, Eps: 1e-5, FiLM: 0, SiLU: true})
-	wts := fakeWeights{"w": randVec(r, c*c*9, 0.3), "b": randVec(r, c, 0.1), "g": randVec(r, c, 1)}
+	wts := backendtest.NewWeights()
+	wts.Set("w", randVec(r, c*c*9, 0.3), false)
+	wts.Set("b", randVec(r, c, 0.1), false)
+	wts.Set("g", randVec(r, c, 1), false)
 	prog, err := (&Backend{Threads: 2}).Compile(g, wts, false)
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +71,7 @@ func TestAttentionDoesNotAllocate(t *testing.T) {
 		} else {
 			g.Add(&backend.Attention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
 		}
-		prog, err := (&Backend{Threads: 2}).Compile(g, fakeWeights{}, false)
+		prog, err := (&Backend{Threads: 2}).Compile(g, backendtest.NewWeights(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +116,7 @@ func BenchmarkAttentionOps(b *testing.B) {
 				g.Add(&backend.Attention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
 				macs *= float64(n)
 			}
-			prog, err := (&Backend{Threads: 2}).Compile(g, fakeWeights{}, false)
+			prog, err := (&Backend{Threads: 2}).Compile(g, backendtest.NewWeights(), false)
 			if err != nil {
 				b.Fatal(err)
 			}

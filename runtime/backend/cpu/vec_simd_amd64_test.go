@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestVecLevels runs the helper and attention tests on the AVX2 and
+// TestVecLevels runs the helper and op tests on the AVX2 and
 // portable paths too, whatever this CPU has.
 func TestVecLevels(t *testing.T) {
 	saved := vecLevel
@@ -17,7 +17,7 @@ func TestVecLevels(t *testing.T) {
 		t.Run(fmt.Sprint("level", level), func(t *testing.T) {
 			t.Run("helpers", TestVecHelpers)
 			t.Run("elementwise", TestVecElementwise)
-			t.Run("attention", TestAttentionOps)
+			t.Run("ops", TestOps)
 		})
 	}
 }

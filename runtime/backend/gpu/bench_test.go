@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
 )
 
 // opFlops counts an op's floating-point work (a multiply-add is 2) and the
@@ -62,26 +63,26 @@ func BenchmarkOps(b *testing.B) {
 		b.Fatalf("-ops.size %d (want >= 8), -ops.reps %d (want >= 1)", S, *opsReps)
 	}
 	type input struct{ c, h, w int }
-	type mkOp = func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op
+	type mkOp = func(tg *backendtest.Graph, in backend.Tensor) backend.Op
 	sq := func(c, side int) backend.Tensor { return backend.Tensor{C: c, H: side, W: side} }
-	// conv makes a conv case from c, whose Out and B (a channel concat's
-	// second input) give only shapes: random weights (f16 unless f32) and a
-	// bias where c names one.
+	// conv makes a conv case from c, whose Out gives only a shape, and
+	// whose B, when set, makes it read the input twice (a channel concat):
+	// random weights (f16 unless f32) and a bias where c names one.
 	conv := func(c backend.Conv, f32 bool) mkOp {
-		return func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
+		return func(tg *backendtest.Graph, in backend.Tensor) backend.Op {
 			op := c
 			scale := 0.05
 			if op.K == 1 {
 				scale = 0.1
 			}
-			w.set("w", randn(r, op.Out.C*(in.C+op.B.C)*op.K*op.K, scale), !f32)
-			if op.Bias != "" {
-				w.set(op.Bias, randn(r, op.Out.C, 0.1), false)
-			}
 			if op.B.C > 0 {
-				op.B = og.tensor(op.B.C, in.H, in.W, randn(r, op.B.C*in.H*in.W, 1))
+				op.B = in
 			}
-			op.Name, op.A, op.Weight, op.Out = "c", in, "w", og.tensor(op.Out.C, op.Out.H, op.Out.W, nil)
+			tg.W.Set("w", backendtest.Randn(r, op.Out.C*(in.C+op.B.C)*op.K*op.K, scale), !f32)
+			if op.Bias != "" {
+				tg.W.Set(op.Bias, backendtest.Randn(r, op.Out.C, 0.1), false)
+			}
+			op.Name, op.A, op.Weight, op.Out = "c", in, "w", tg.G.NewTensor(op.Out.C, op.Out.H, op.Out.W)
 			return &op
 		}
 	}
@@ -98,20 +99,20 @@ func BenchmarkOps(b *testing.B) {
 		{"conv3x3up_32to32", input{32, S / 2, S / 2}, conv(backend.Conv{Out: sq(32, S), Bias: "b", K: 3, Stride: 1, Pad: 1, Upsample: true}, false)},
 		{"conv1x1_qkv32to384", input{32, S, S}, conv(backend.Conv{Out: sq(384, S), K: 1, Stride: 1}, false)},
 		{"conv1x1_out128to32", input{128, S, S}, conv(backend.Conv{Out: sq(32, S), Bias: "b", K: 1, Stride: 1}, false)},
-		{"groupnorm_film_silu_32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("g", randn(r, 32, 1), false)
-			w.set("b", randn(r, 32, 1), false)
-			return &backend.GroupNorm{Name: "gn", In: in, Out: og.tensor(32, S, S, nil), Gamma: "g", Beta: "b", Groups: 8, Eps: 1e-5, FiLM: 0, SiLU: true}
+		{"groupnorm_film_silu_32", input{32, S, S}, func(tg *backendtest.Graph, in backend.Tensor) backend.Op {
+			tg.W.Set("g", backendtest.Randn(r, 32, 1), false)
+			tg.W.Set("b", backendtest.Randn(r, 32, 1), false)
+			return &backend.GroupNorm{Name: "gn", In: in, Out: tg.G.NewTensor(32, S, S), Gamma: "g", Beta: "b", Groups: 8, Eps: 1e-5, FiLM: 0, SiLU: true}
 		}},
-		{"layernorm_32", input{32, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			w.set("g", randn(r, 32, 1), false)
-			return &backend.LayerNorm{Name: "ln", In: in, Out: og.tensor(32, S, S, nil), G: "g", Eps: 1e-5}
+		{"layernorm_32", input{32, S, S}, func(tg *backendtest.Graph, in backend.Tensor) backend.Op {
+			tg.W.Set("g", backendtest.Randn(r, 32, 1), false)
+			return &backend.LayerNorm{Name: "ln", In: in, Out: tg.G.NewTensor(32, S, S), G: "g", Eps: 1e-5}
 		}},
-		{"linear_attention_4x32", input{384, S, S}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			return &backend.LinearAttention{Name: "la", QKV: in, Out: og.tensor(128, S, S, nil), Heads: 4, DimHead: 32}
+		{"linear_attention_4x32", input{384, S, S}, func(tg *backendtest.Graph, in backend.Tensor) backend.Op {
+			return &backend.LinearAttention{Name: "la", QKV: in, Out: tg.G.NewTensor(128, S, S), Heads: 4, DimHead: 32}
 		}},
-		{fmt.Sprintf("attention_4x32_at%dx%d", S/8, S/8), input{384, S / 8, S / 8}, func(og *opGraph, in backend.Tensor, w *fakeWeights) backend.Op {
-			return &backend.Attention{Name: "at", QKV: in, Out: og.tensor(128, S/8, S/8, nil), Heads: 4, DimHead: 32}
+		{fmt.Sprintf("attention_4x32_at%dx%d", S/8, S/8), input{384, S / 8, S / 8}, func(tg *backendtest.Graph, in backend.Tensor) backend.Op {
+			return &backend.Attention{Name: "at", QKV: in, Out: tg.G.NewTensor(128, S/8, S/8), Heads: 4, DimHead: 32}
 		}},
 	}
 	for _, tc := range cases {
@@ -138,14 +139,12 @@ func BenchmarkOps(b *testing.B) {
 }
 
 // benchOp times the op mk builds on a c×h×w input.
-func benchOp(b *testing.B, be *Backend, r *rand.Rand, c, h, w int, mk func(*opGraph, backend.Tensor, *fakeWeights) backend.Op) {
-	wts := newWeights()
-	og, in := newOpGraph(c, h, w)
-	op := mk(og, in, wts)
-	og.g.Add(op)
-	og.g.Output = op.Output()
-	og.g.TimeLen = 64
-	prog, err := be.Compile(og.g, wts, false)
+func benchOp(b *testing.B, be *Backend, r *rand.Rand, c, h, w int, mk func(*backendtest.Graph, backend.Tensor) backend.Op) {
+	tg := backendtest.NewGraph(h, w)
+	op := mk(tg, tg.Input(c, backendtest.Randn(r, c*h*w, 1)))
+	tg.G.Add(op)
+	g, in := tg.Build(b, 64)
+	prog, err := be.Compile(g, tg.W, false)
 	if errors.Is(err, ErrLimits) {
 		b.Skipf("too large for this adapter: %v", err)
 	}
@@ -154,13 +153,8 @@ func benchOp(b *testing.B, be *Backend, r *rand.Rand, c, h, w int, mk func(*opGr
 	}
 	p := prog.(*Program)
 	defer p.Close()
-	for id, v := range og.feeds {
-		if err := p.write(og.g.Tensors[id], v); err != nil {
-			b.Fatal(err)
-		}
-	}
 	out := make([]float32, op.Output().Len())
-	if err := p.Run(randn(r, in.Len(), 1), randn(r, 64, 0.1), out); err != nil {
+	if err := p.Run(in, backendtest.Randn(r, 64, 0.1), out); err != nil {
 		b.Fatal(err)
 	}
 	reps := *opsReps

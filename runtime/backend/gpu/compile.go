@@ -153,14 +153,7 @@ func (c *compiler) note(label, variant string) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// hostWritten marks ops whose output the host writes directly, so a graph
-// can have more than one input; they compile to nothing. Only tests use it.
-type hostWritten interface{ hostWritten() }
-
 func (c *compiler) add(op backend.Op, w backend.Weights) error {
-	if _, ok := op.(hostWritten); ok {
-		return nil
-	}
 	switch o := op.(type) {
 	case *backend.Conv:
 		return c.conv(o, w, 0, o.Out.C)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/restore"
@@ -29,11 +30,11 @@ func tinyModel(t testing.TB, seed uint64) *model.Model {
 		switch {
 		case s.Kind != model.KindVector:
 			fanIn := n / s.Shape[0]
-			tt.Data, tt.DType = randn(r, n, 1/math.Sqrt(float64(fanIn))), weights.F16
+			tt.Data, tt.DType = backendtest.Randn(r, n, 1/math.Sqrt(float64(fanIn))), weights.F16
 		case strings.HasSuffix(s.Name, ".bias"):
-			tt.Data = randn(r, n, 0.1)
+			tt.Data = backendtest.Randn(r, n, 0.1)
 		default: // norm gains
-			tt.Data = randn(r, n, 0.1)
+			tt.Data = backendtest.Randn(r, n, 0.1)
 			for i := range tt.Data {
 				tt.Data[i]++
 			}

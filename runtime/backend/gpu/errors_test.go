@@ -12,6 +12,7 @@ import (
 	"github.com/gogpu/wgpu"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
 )
 
 func TestClassify(t *testing.T) {
@@ -65,18 +66,19 @@ func withLimits(be *Backend, set func(*wgpu.Limits), f func()) {
 	f()
 }
 
-func convGraph(c, h, w int) (*backend.Graph, *fakeWeights) {
-	og, in := newOpGraph(c, h, w)
-	wts := newWeights()
-	wts.set("w", randn(rand.New(rand.NewPCG(1, 1)), c*c*9, 0.1), true)
-	og.g.Add(&backend.Conv{Name: "c", A: in, Out: og.tensor(c, h, w, nil), Weight: "w", K: 3, Stride: 1, Pad: 1})
-	og.g.Output = og.g.Ops[0].Output()
-	return og.g, wts
+// convGraph is one 3x3 conv of c channels at h×w.
+func convGraph(t testing.TB, c, h, w int) (*backend.Graph, *backendtest.Weights) {
+	tg := backendtest.NewGraph(h, w)
+	in := tg.Input(c, make([]float32, c*h*w))
+	tg.W.Set("w", backendtest.Randn(rand.New(rand.NewPCG(1, 1)), c*c*9, 0.1), true)
+	tg.G.Add(&backend.Conv{Name: "c", A: in, Out: tg.G.NewTensor(c, h, w), Weight: "w", K: 3, Stride: 1, Pad: 1})
+	g, _ := tg.Build(t, 0)
+	return g, tg.W
 }
 
 func TestLimitsRefused(t *testing.T) {
 	be := gpuBackend(t)
-	g, w := convGraph(16, 64, 64) // 256 KiB per activation
+	g, w := convGraph(t, 16, 64, 64) // 256 KiB per activation
 	cases := []struct {
 		name string
 		set  func(*wgpu.Limits)
@@ -112,7 +114,7 @@ func TestLimitsRefused(t *testing.T) {
 
 func TestProgramMisuse(t *testing.T) {
 	be := gpuBackend(t)
-	g, w := convGraph(3, 5, 7)
+	g, w := convGraph(t, 3, 5, 7)
 	g.Taps["conv"] = g.Output
 	p, err := be.Compile(g, w, false)
 	if err != nil {
@@ -147,18 +149,17 @@ func TestProgramMisuse(t *testing.T) {
 	if _, err := be.Compile(bad, w, false); err == nil {
 		t.Error("Compile accepted an invalid graph")
 	}
-	if _, err := be.Compile(g, newWeights(), false); err == nil {
+	if _, err := be.Compile(g, backendtest.NewWeights(), false); err == nil {
 		t.Error("Compile accepted missing weights")
 	}
 }
 
 func TestTaps(t *testing.T) {
 	be := gpuBackend(t)
-	g, w := convGraph(3, 5, 7)
+	g, w := convGraph(t, 3, 5, 7)
 	mid := g.Output
-	og := &opGraph{g: g, feeds: map[int][]float32{}}
-	w.set("w2", randn(rand.New(rand.NewPCG(2, 2)), 9*9, 0.1), false)
-	g.Add(&backend.Conv{Name: "c2", A: mid, Out: og.tensor(3, 5, 7, nil), Weight: "w2", K: 3, Stride: 1, Pad: 1})
+	w.Set("w2", backendtest.Randn(rand.New(rand.NewPCG(2, 2)), 9*9, 0.1), false)
+	g.Add(&backend.Conv{Name: "c2", A: mid, Out: g.NewTensor(3, 5, 7), Weight: "w2", K: 3, Stride: 1, Pad: 1})
 	g.Output = g.Ops[1].Output()
 	g.Taps["c"] = mid
 	p, err := be.Compile(g, w, true)
@@ -166,7 +167,7 @@ func TestTaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	in := randn(rand.New(rand.NewPCG(3, 3)), g.Input.Len(), 1)
+	in := backendtest.Randn(rand.New(rand.NewPCG(3, 3)), g.Input.Len(), 1)
 	out := make([]float32, g.Output.Len())
 	if err := p.Run(in, nil, out); err != nil {
 		t.Fatal(err)
@@ -176,8 +177,8 @@ func TestTaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The tapped tensor must equal a one-op run of the first conv.
-	g1, _ := convGraph(3, 5, 7)
-	compare(t, tap, (&opGraph{g: g1}).run(t, be, w, in, nil), 0)
+	g1, _ := convGraph(t, 3, 5, 7)
+	backendtest.Compare(t, tap, backendtest.Run(t, be, g1, w, in, nil), 0)
 }
 
 // A device that does not answer within Options.Timeout counts as lost, and
@@ -189,7 +190,7 @@ func TestTimeoutIsDeviceLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer be.Close()
-	g, w := convGraph(8, 32, 32)
+	g, w := convGraph(t, 8, 32, 32)
 	p, err := be.Compile(g, w, false)
 	if err != nil {
 		t.Fatal(err)

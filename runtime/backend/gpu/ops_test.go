@@ -10,108 +10,29 @@ import (
 	"github.com/gogpu/wgpu"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
+	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
 	"github.com/diffuir-web/diffuir/runtime/ref"
 )
 
-// Sizes (h, w): odd ones leave partial blocks in every direction; widths
-// that are multiples of 8 take the kernels' aligned vec4 paths.
-var testSizes = [][2]int{{1, 1}, {3, 3}, {7, 7}, {17, 17}, {33, 33}, {37, 45}, {9, 16}, {5, 24}}
-
 const f32Tol = 1e-4 // relative to the largest reference magnitude
 
-// TestConv checks every conv case on both kernels (blocked and tiled),
-// with weights in whichever binding the layer gets and forced to storage.
-func TestConv(t *testing.T) {
+// TestOps runs the backends' shared op table (backendtest.Ops) with each
+// conv kernel and weight binding and each full-attention kernel.
+func TestOps(t *testing.T) {
 	gpuBackend(t)
-	var setups []convSetup
-	for _, k := range convKernels {
-		setups = append(setups, convSetup{kernel: k}, convSetup{kernel: k, storage: true})
-	}
-	cases := []struct {
-		name           string
-		ca, cb, cout   int
-		k, stride, pad int
-		up, bias, res  bool
+	for _, run := range []struct {
+		setup convSetup
+		kind  string // "": every op
 	}{
-		{name: "7x7 p3", ca: 6, cout: 5, k: 7, stride: 1, pad: 3, bias: true},
-		{name: "3x3 p1", ca: 13, cout: 13, k: 3, stride: 1, pad: 1, bias: true},
-		{name: "1x1 bias", ca: 13, cout: 19, k: 1, stride: 1, bias: true},
-		{name: "1x1 no bias", ca: 5, cout: 40, k: 1, stride: 1},
-		{name: "4x4 s2 p1", ca: 5, cout: 13, k: 4, stride: 2, pad: 1, bias: true},
-		{name: "3x3 upsample", ca: 13, cout: 5, k: 3, stride: 1, pad: 1, up: true, bias: true},
-		{name: "3x3 concat", ca: 5, cb: 3, cout: 13, k: 3, stride: 1, pad: 1, bias: true},
-		{name: "3x3 residual", ca: 13, cout: 13, k: 3, stride: 1, pad: 1, bias: true, res: true},
-		{name: "1x1 concat residual", ca: 3, cb: 5, cout: 13, k: 1, stride: 1, bias: true, res: true},
-		{name: "3x3 wide", ca: 40, cb: 24, cout: 61, k: 3, stride: 1, pad: 1, bias: true}, // storage weights
-		{name: "7x7 cout 70", ca: 3, cout: 70, k: 7, stride: 1, pad: 3, bias: true},       // three tiled channel blocks
-	}
-	r := rand.New(rand.NewPCG(1, 1))
-	for _, tc := range cases {
-		for _, setup := range setups {
-			be := convBackend(t, setup)
-			for _, f16 := range []bool{false, true} {
-				for _, sz := range testSizes {
-					h, w := sz[0], sz[1]
-					if tc.name == "3x3 wide" && h > 17 {
-						continue // the reference is slow; small sizes cover the variant
-					}
-					hi, wi := h, w
-					if tc.up {
-						hi, wi = 2*h, 2*w
-					}
-					if hi+2*tc.pad < tc.k {
-						continue
-					}
-					dt := "f32"
-					if f16 {
-						dt = "f16"
-					}
-					t.Run(fmt.Sprintf("%s/%s/%s/%dx%d", tc.name, setup, dt, w, h), func(t *testing.T) {
-						cin := tc.ca + tc.cb
-						ho, wo := (hi+2*tc.pad-tc.k)/tc.stride+1, (wi+2*tc.pad-tc.k)/tc.stride+1
-						wts := newWeights()
-						wts.set("w", randn(r, tc.cout*cin*tc.k*tc.k, 1/float64(cin*tc.k)), f16)
-						op := &backend.Conv{Name: "conv", Weight: "w", K: tc.k, Stride: tc.stride, Pad: tc.pad, Upsample: tc.up}
-						if tc.bias {
-							wts.set("b", randn(r, tc.cout, 0.5), false)
-							op.Bias = "b"
-						}
-						og, a := newOpGraph(tc.ca, h, w)
-						op.A = a
-						xa := randn(r, a.Len(), 1)
-						var xb, xr []float32
-						if tc.cb > 0 {
-							xb = randn(r, tc.cb*h*w, 1)
-							op.B = og.tensor(tc.cb, h, w, xb)
-						}
-						if tc.res {
-							xr = randn(r, tc.cout*ho*wo, 1)
-							op.Res = og.tensor(tc.cout, ho, wo, xr)
-						}
-						op.Out = og.tensor(tc.cout, ho, wo, nil)
-						og.g.Add(op)
-						got := og.run(t, be, wts, xa, nil)
-
-						in := append(append([]float32(nil), xa...), xb...)
-						if tc.up {
-							upd := make([]float32, cin*hi*wi)
-							ref.Upsample2x(upd, in, cin, h, w)
-							in = upd
-						}
-						want := make([]float32, tc.cout*ho*wo)
-						var bias []float32
-						if tc.bias {
-							bias = wts.v["b"]
-						}
-						ref.Conv2D(want, in, wts.v["w"], bias, cin, hi, wi, tc.cout, tc.k, tc.stride, tc.pad)
-						if tc.res {
-							ref.Add(want, want, xr)
-						}
-						compare(t, got, want, f32Tol)
-					})
-				}
-			}
-		}
+		{convSetup{kernel: ConvBlocked, attn: AttnStream}, ""},
+		{convSetup{kernel: ConvBlocked, storage: true}, "conv"},
+		{convSetup{kernel: ConvTiled}, "conv"},
+		{convSetup{kernel: ConvTiled, storage: true}, "conv"},
+		{convSetup{kernel: ConvBlocked, attn: AttnTiled}, "attention"},
+	} {
+		t.Run(run.setup.String(), func(t *testing.T) {
+			backendtest.Ops(t, convBackend(t, run.setup), backendtest.Options{Tol: f32Tol, Kind: run.kind})
+		})
 	}
 }
 
@@ -122,16 +43,15 @@ func TestConvTiledFoldsGrid(t *testing.T) {
 	be := convBackend(t, convSetup{kernel: ConvTiled})
 	r := rand.New(rand.NewPCG(7, 7))
 	const c, h, w = 5, 33, 33 // 1089 pixels: 9 blocks of 128, folded 4x3
-	og, a := newOpGraph(c, h, w)
-	wts := newWeights()
-	wts.set("w", randn(r, c*c*9, 0.2), false)
-	og.g.Add(&backend.Conv{Name: "c", A: a, Out: og.tensor(c, h, w, nil), Weight: "w", K: 3, Stride: 1, Pad: 1})
-	x := randn(r, a.Len(), 1)
+	tg := backendtest.NewGraph(h, w)
+	x := backendtest.Randn(r, c*h*w, 1)
+	wt := tg.W.Set("w", backendtest.Randn(r, c*c*9, 0.2), false)
+	tg.G.Add(&backend.Conv{Name: "c", A: tg.Input(c, x), Out: tg.G.NewTensor(c, h, w), Weight: "w", K: 3, Stride: 1, Pad: 1})
 	withLimits(be, func(l *wgpu.Limits) { l.MaxComputeWorkgroupsPerDimension = 4 }, func() {
-		got := og.run(t, be, wts, x, nil)
+		got := tg.Run(t, be, nil)
 		want := make([]float32, len(got))
-		ref.Conv2D(want, x, wts.v["w"], nil, c, h, w, c, 3, 1, 1)
-		compare(t, got, want, f32Tol)
+		ref.Conv2D(want, x, wt, nil, c, h, w, c, 3, 1, 1)
+		backendtest.Compare(t, got, want, f32Tol)
 	})
 }
 
@@ -159,12 +79,11 @@ func TestConvVariants(t *testing.T) {
 		}
 		for _, tc := range cases {
 			want := prefix + tc.want
-			og, a := newOpGraph(tc.cin, 4, 4)
-			wts := newWeights()
-			wts.set("w", randn(r, tc.cout*tc.cin*9, 0.1), tc.f16)
-			og.g.Add(&backend.Conv{Name: "c", A: a, Out: og.tensor(tc.cout, 4, 4, nil), Weight: "w", K: 3, Stride: 1, Pad: 1})
-			og.g.Output = og.g.Ops[0].Output()
-			p, err := be.Compile(og.g, wts, false)
+			tg := backendtest.NewGraph(4, 4)
+			tg.W.Set("w", backendtest.Randn(r, tc.cout*tc.cin*9, 0.1), tc.f16)
+			tg.G.Add(&backend.Conv{Name: "c", A: tg.Input(tc.cin, make([]float32, tc.cin*16)), Out: tg.G.NewTensor(tc.cout, 4, 4), Weight: "w", K: 3, Stride: 1, Pad: 1})
+			g, _ := tg.Build(t, 0)
+			p, err := be.Compile(g, tg.W, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,178 +159,8 @@ func TestKernelChoice(t *testing.T) {
 	}
 }
 
-func TestGroupNorm(t *testing.T) {
-	be := gpuBackend(t)
-	cases := []struct {
-		name      string
-		c, groups int
-		film      bool
-		silu, res bool
-	}{
-		{name: "plain", c: 5, groups: 5},
-		{name: "film silu", c: 6, groups: 3, film: true, silu: true},
-		{name: "silu res", c: 13, groups: 1, silu: true, res: true},
-		{name: "film silu res", c: 12, groups: 4, film: true, silu: true, res: true},
-	}
-	r := rand.New(rand.NewPCG(3, 3))
-	for _, tc := range cases {
-		for _, sz := range testSizes {
-			h, w := sz[0], sz[1]
-			t.Run(fmt.Sprintf("%s/%dx%d", tc.name, w, h), func(t *testing.T) {
-				n := h * w
-				wts := newWeights()
-				wts.set("g", randn(r, tc.c, 1), false)
-				wts.set("b", randn(r, tc.c, 1), false)
-				og, in := newOpGraph(tc.c, h, w)
-				op := &backend.GroupNorm{Name: "gn", In: in, Gamma: "g", Beta: "b", Groups: tc.groups, Eps: 1e-5, FiLM: -1, SiLU: tc.silu}
-				// A time vector with junk around the FiLM slice, to catch offset errors.
-				time := randn(r, 3+2*tc.c+2, 1)
-				if tc.film {
-					op.FiLM = 3
-				}
-				x := randn(r, in.Len(), 3)
-				for i := range x {
-					x[i] += 2 // a mean far from 0 tests the variance's stability
-				}
-				var xr []float32
-				if tc.res {
-					xr = randn(r, in.Len(), 1)
-					op.Res = og.tensor(tc.c, h, w, xr)
-				}
-				op.Out = og.tensor(tc.c, h, w, nil)
-				og.g.Add(op)
-				got := og.run(t, be, wts, x, time)
-
-				want := make([]float32, len(x))
-				ref.GroupNorm(want, x, wts.v["g"], wts.v["b"], tc.c, n, tc.groups, 1e-5)
-				if tc.film {
-					ref.ScaleShift(want, time[3:3+tc.c], time[3+tc.c:3+2*tc.c], tc.c, n)
-				}
-				if tc.silu {
-					ref.SiLU(want)
-				}
-				if tc.res {
-					ref.Add(want, want, xr)
-				}
-				compare(t, got, want, f32Tol)
-			})
-		}
-	}
-}
-
-func TestLayerNorm(t *testing.T) {
-	be := gpuBackend(t)
-	r := rand.New(rand.NewPCG(4, 4))
-	for ci, c := range []int{1, 5, 13, 32} {
-		eps := []float32{1e-5, 1e-3, 0.05, 1e-5}[ci] // 0.05: ignoring eps would fail
-		for _, res := range []bool{false, true} {
-			for _, sz := range testSizes {
-				h, w := sz[0], sz[1]
-				t.Run(fmt.Sprintf("c%d/eps%g/res=%v/%dx%d", c, eps, res, w, h), func(t *testing.T) {
-					wts := newWeights()
-					wts.set("g", randn(r, c, 1), false)
-					og, in := newOpGraph(c, h, w)
-					op := &backend.LayerNorm{Name: "ln", In: in, G: "g", Eps: eps}
-					x := randn(r, in.Len(), 2)
-					var xr []float32
-					if res {
-						xr = randn(r, in.Len(), 1)
-						op.Res = og.tensor(c, h, w, xr)
-					}
-					op.Out = og.tensor(c, h, w, nil)
-					og.g.Add(op)
-					got := og.run(t, be, wts, x, nil)
-					want := make([]float32, len(x))
-					ref.ChannelLayerNorm(want, x, wts.v["g"], c, h*w, eps)
-					if res {
-						ref.Add(want, want, xr)
-					}
-					compare(t, got, want, f32Tol)
-				})
-			}
-		}
-	}
-}
-
-var attnCases = []struct{ heads, dh int }{{1, 3}, {2, 5}, {3, 13}, {4, 32}, {1, 64}}
-
 // attnKernels are the full-attention kernels every attention test runs.
 var attnKernels = []string{AttnStream, AttnTiled}
-
-// attnGraph builds the op under test on a qkv tensor of 3·heads·dh
-// channels: fed by the host (the backend reads it unsplit, at offsets), or
-// computed by a 1x1 conv from a cin-channel input, which the backend splits
-// into q, k and v convs and tensors (lower.go). It returns the graph, its
-// input values and the qkv values the reference sees.
-func attnGraph(r *rand.Rand, linear, split bool, heads, dh, h, w int) (*opGraph, *fakeWeights, []float32, []float32) {
-	hid := heads * dh
-	wts := newWeights()
-	var og *opGraph
-	var qkv backend.Tensor
-	var in, x []float32
-	if split {
-		const cin = 7
-		var src backend.Tensor
-		og, src = newOpGraph(cin, h, w)
-		in = randn(r, src.Len(), 1)
-		wts.set("w", randn(r, 3*hid*cin, 0.8), true)
-		wts.set("b", randn(r, 3*hid, 0.3), false)
-		qkv = og.g.NewTensor(3*hid, h, w)
-		og.g.Add(&backend.Conv{Name: "to_qkv", A: src, Out: qkv, Weight: "w", Bias: "b", K: 1, Stride: 1})
-		x = make([]float32, qkv.Len())
-		ref.Conv2D(x, in, wts.v["w"], wts.v["b"], cin, h, w, 3*hid, 1, 1, 0)
-	} else {
-		og, qkv = newOpGraph(3*hid, h, w)
-		in = randn(r, qkv.Len(), 2)
-		x = in
-	}
-	out := og.g.NewTensor(hid, h, w)
-	if linear {
-		og.g.Add(&backend.LinearAttention{Name: "la", QKV: qkv, Heads: heads, DimHead: dh, Out: out})
-	} else {
-		og.g.Add(&backend.Attention{Name: "at", QKV: qkv, Heads: heads, DimHead: dh, Out: out})
-	}
-	return og, wts, in, x
-}
-
-// TestAttention runs both attention ops, on a fed qkv tensor and on one
-// the backend splits, full attention with each kernel, against the CPU
-// reference at odd sizes.
-func TestAttention(t *testing.T) {
-	gpuBackend(t)
-	r := rand.New(rand.NewPCG(6, 6))
-	for _, op := range []string{"linear", "full"} {
-		kernels := attnKernels
-		if op == "linear" {
-			kernels = []string{""} // one kernel
-		}
-		for _, kern := range kernels {
-			be := convBackend(t, convSetup{kernel: ConvBlocked, attn: kern})
-			for _, split := range []bool{false, true} {
-				for _, s := range attnCases {
-					for _, sz := range testSizes {
-						h, w := sz[0], sz[1]
-						if op == "full" && h*w > 1200 && s.heads*s.dh > 40 {
-							continue // the O(n²) reference gets slow; smaller shapes cover 45x37
-						}
-						name := fmt.Sprintf("%s%s/split=%v/h%d_d%d/%dx%d", op, kern, split, s.heads, s.dh, w, h)
-						t.Run(name, func(t *testing.T) {
-							og, wts, in, x := attnGraph(r, op == "linear", split, s.heads, s.dh, h, w)
-							got := og.run(t, be, wts, in, nil)
-							want := make([]float32, s.heads*s.dh*h*w)
-							if op == "linear" {
-								ref.LinearAttention(want, x, s.heads, s.dh, h*w)
-							} else {
-								ref.Attention(want, x, s.heads, s.dh, h*w)
-							}
-							compare(t, got, want, f32Tol)
-						})
-					}
-				}
-			}
-		}
-	}
-}
 
 // TestFoldedGrids runs the kernels whose pixel blocks fold into a second
 // grid dimension with maxComputeWorkgroupsPerDimension at 8, so the fold
@@ -424,27 +173,18 @@ func TestFoldedGrids(t *testing.T) {
 		withLimits(be, func(l *wgpu.Limits) { l.MaxComputeWorkgroupsPerDimension = 8 }, func() {
 			for _, linear := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/linear=%v", kern, linear), func(t *testing.T) {
-					og, wts, in, x := attnGraph(r, linear, true, 2, 8, h, w)
-					got := og.run(t, be, wts, in, nil)
-					want := make([]float32, 16*h*w)
-					if linear {
-						ref.LinearAttention(want, x, 2, 8, h*w)
-					} else {
-						ref.Attention(want, x, 2, 8, h*w)
-					}
-					compare(t, got, want, f32Tol)
+					tg, qkv := backendtest.AttentionGraph(r, linear, true, 2, 8, h, w)
+					backendtest.Compare(t, tg.Run(t, be, nil), backendtest.AttentionRef(linear, qkv, 2, 8, h*w), f32Tol)
 				})
 			}
 			t.Run(kern+"/layernorm", func(t *testing.T) {
-				wts := newWeights()
-				wts.set("g", randn(r, 5, 1), false)
-				og, in := newOpGraph(5, h, w)
-				og.g.Add(&backend.LayerNorm{Name: "ln", In: in, G: "g", Eps: 1e-5, Out: og.tensor(5, h, w, nil)})
-				x := randn(r, in.Len(), 2)
-				got := og.run(t, be, wts, x, nil)
+				tg := backendtest.NewGraph(h, w)
+				gain := tg.W.Set("g", backendtest.Randn(r, 5, 1), false)
+				x := backendtest.Randn(r, 5*h*w, 2)
+				tg.G.Add(&backend.LayerNorm{Name: "ln", In: tg.Input(5, x), G: "g", Eps: 1e-5, Out: tg.G.NewTensor(5, h, w)})
 				want := make([]float32, len(x))
-				ref.ChannelLayerNorm(want, x, wts.v["g"], 5, h*w, 1e-5)
-				compare(t, got, want, f32Tol)
+				ref.ChannelLayerNorm(want, x, gain, 5, h*w, 1e-5)
+				backendtest.Compare(t, tg.Run(t, be, nil), want, f32Tol)
 			})
 		})
 	}
@@ -455,9 +195,8 @@ func TestFoldedGrids(t *testing.T) {
 // tensor is pinned (a tap the caller reads) or read twice.
 func TestSplitQKV(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
-	og, _, _, _ := attnGraph(r, true, true, 4, 32, 16, 16)
-	g := og.g
-	g.Output = g.Ops[len(g.Ops)-1].Output()
+	tg, _ := backendtest.AttentionGraph(r, true, true, 4, 32, 16, 16)
+	g, _ := tg.Build(t, 0)
 	lg := lower(g, []backend.Tensor{g.Input, g.Output}, 0)
 	var parts, attn int
 	largest := 0
@@ -506,17 +245,15 @@ func TestHeadGroups(t *testing.T) {
 			for _, sz := range [][2]int{{7, 7}, {17, 13}} {
 				h, w := sz[0], sz[1]
 				t.Run(fmt.Sprintf("%s/linear=%v/%dx%d", kern, linear, w, h), func(t *testing.T) {
-					og, wts, in, x := attnGraph(r, linear, true, heads, dh, h, w)
-					att := og.g.Ops[len(og.g.Ops)-1].Output()
-					wts.set("wo", randn(r, cout*heads*dh, 0.3), true)
-					wts.set("bo", randn(r, cout, 0.3), false)
-					og.g.Add(&backend.Conv{Name: "to_out", A: att, Out: og.tensor(cout, h, w, nil), Weight: "wo", Bias: "bo", K: 1, Stride: 1})
+					tg, qkv := backendtest.AttentionGraph(r, linear, true, heads, dh, h, w)
+					att := tg.G.Ops[len(tg.G.Ops)-1].Output()
+					wo, bo := tg.W.Set("wo", backendtest.Randn(r, cout*heads*dh, 0.3), true), tg.W.Set("bo", backendtest.Randn(r, cout, 0.3), false)
+					tg.G.Add(&backend.Conv{Name: "to_out", A: att, Out: tg.G.NewTensor(cout, h, w), Weight: "wo", Bias: "bo", K: 1, Stride: 1})
 					// Room for half the heads' channels, not for all of them.
 					limit := uint64(4 * heads * dh * h * w / 2)
 					var got []float32
 					withLimits(be, func(l *wgpu.Limits) { l.MaxStorageBufferBindingSize = limit }, func() {
-						g := og.g
-						g.Output = att
+						g, _ := tg.Build(t, 0)
 						lg := lower(g, []backend.Tensor{g.Input}, int64(limit))
 						n := 0
 						for _, op := range lg.Ops {
@@ -527,17 +264,11 @@ func TestHeadGroups(t *testing.T) {
 						if n != 2 {
 							t.Fatalf("%d attention ops after lowering, want 2 head groups", n)
 						}
-						got = og.run(t, be, wts, in, nil)
+						got = tg.Run(t, be, nil)
 					})
-					a := make([]float32, heads*dh*h*w)
-					if linear {
-						ref.LinearAttention(a, x, heads, dh, h*w)
-					} else {
-						ref.Attention(a, x, heads, dh, h*w)
-					}
 					want := make([]float32, cout*h*w)
-					ref.Conv2D(want, a, wts.v["wo"], wts.v["bo"], heads*dh, h, w, cout, 1, 1, 0)
-					compare(t, got, want, f32Tol)
+					ref.Conv2D(want, backendtest.AttentionRef(linear, qkv, heads, dh, h*w), wo, bo, heads*dh, h, w, cout, 1, 1, 0)
+					backendtest.Compare(t, got, want, f32Tol)
 				})
 			}
 		}

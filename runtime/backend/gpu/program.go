@@ -337,11 +337,6 @@ func (p *Program) readback(buf *wgpu.Buffer, size uint64, dst []byte) error {
 	return nil
 }
 
-// write uploads v into tensor t's slot (tests feed extra graph inputs so).
-func (p *Program) write(t backend.Tensor, v []float32) error {
-	return p.b.queue.WriteBuffer(p.slots[p.plan.Slot[t.ID]], 0, f32bytes(v))
-}
-
 // Tap copies the named activation of the last run from the GPU.
 func (p *Program) Tap(name string) (v []float32, err error) {
 	defer guard(&err, "tap")
