@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
-	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
 	"github.com/diffuir-web/diffuir/runtime/backend/cpu"
 	"github.com/diffuir-web/diffuir/runtime/model"
 	"github.com/diffuir-web/diffuir/runtime/restore"
@@ -19,29 +18,7 @@ import (
 // pack: conv and linear matrices f16, vectors f32.
 func tinyModel(t testing.TB, seed uint64) *model.Model {
 	t.Helper()
-	r := rand.New(rand.NewPCG(seed, 7))
-	var tensors []weights.Tensor
-	for _, s := range model.ParamSpecs(weights.Tiny) {
-		n := 1
-		for _, d := range s.Shape {
-			n *= d
-		}
-		tt := weights.Tensor{Name: s.Name, Shape: s.Shape, DType: weights.F32}
-		switch {
-		case s.Kind != model.KindVector:
-			fanIn := n / s.Shape[0]
-			tt.Data, tt.DType = backendtest.Randn(r, n, 1/math.Sqrt(float64(fanIn))), weights.F16
-		case strings.HasSuffix(s.Name, ".bias"):
-			tt.Data = backendtest.Randn(r, n, 0.1)
-		default: // norm gains
-			tt.Data = backendtest.Randn(r, n, 0.1)
-			for i := range tt.Data {
-				tt.Data[i]++
-			}
-		}
-		tensors = append(tensors, tt)
-	}
-	m, err := model.FromTensors(weights.Tiny, tensors)
+	m, err := model.FromTensors(weights.Tiny, model.RandomWeights(weights.Tiny, seed, weights.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
