@@ -71,6 +71,6 @@
 // Matrices (conv and linear weights) may be stored as f16; the converter
 // keeps vectors (biases, norm parameters) in f32. F32ToF16 rounds to nearest
 // even with correct subnormals, overflow to Inf and NaN propagation;
-// F16ToF32 is exact. Packs written by Write always carry FlagStandardized:
+// F16ToF32 is exact. Packs written by Marshal always carry FlagStandardized:
 // WeightStandardizedConv2d weights were standardized at conversion time.
 package weights

@@ -120,20 +120,6 @@ type Tensor struct {
 
 func align(n int64) int64 { return (n + Alignment - 1) / Alignment * Alignment }
 
-// Write encodes a pack to w and returns the number of bytes written. It sets
-// FlagStandardized: callers pass conv weights already standardized.
-func Write(w io.Writer, cfg Config, tensors []Tensor) (int64, error) {
-	b, err := Marshal(cfg, tensors)
-	if err != nil {
-		return 0, err
-	}
-	n, err := w.Write(b)
-	if err != nil {
-		return int64(n), fmt.Errorf("pack: write: %w", err)
-	}
-	return int64(n), nil
-}
-
 // Marshal is Write into a new byte slice.
 func Marshal(cfg Config, tensors []Tensor) ([]byte, error) {
 	return marshal(cfg, FlagStandardized, tensors)

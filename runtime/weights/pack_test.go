@@ -54,15 +54,9 @@ func TestRoundTrip(t *testing.T) {
 	for _, dt := range []DType{F32, F16} {
 		t.Run(dt.String(), func(t *testing.T) {
 			ts := testTensors(dt)
-			var buf bytes.Buffer
-			n, err := Write(&buf, testConfig(), ts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != int64(buf.Len()) {
-				t.Fatalf("Write returned %d, wrote %d", n, buf.Len())
-			}
-			p, err := Open(buf.Bytes())
+			b := mustMarshal(t, ts)
+			n := int64(len(b))
+			p, err := Open(b)
 			if err != nil {
 				t.Fatal(err)
 			}
