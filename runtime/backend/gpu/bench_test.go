@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gogpu/wgpu"
+
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
 )
@@ -245,4 +247,15 @@ func BenchmarkUNetProfile(b *testing.B) {
 	}
 	b.Log(sb.String())
 	b.ReportMetric(total*1e3, "ms/pass-summed")
+}
+
+// dispatchOnly encodes every dispatch reps times into one command buffer,
+// submits it and waits for it through a 16-byte readback: the kernels'
+// time without the input upload and output copy (benchmarks use it).
+func (p *Program) dispatchOnly(reps int) error {
+	return p.submitAndWait(func(pass *wgpu.ComputePassEncoder) {
+		for range reps {
+			p.encodeUNet(pass)
+		}
+	})
 }

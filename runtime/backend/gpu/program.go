@@ -510,17 +510,6 @@ func ByKernel(times []DispatchTime) (kernels []KernelTime, total float64) {
 	return kernels, total
 }
 
-// dispatchOnly encodes every dispatch reps times into one command buffer,
-// submits it and waits for it through a 16-byte readback: the kernels'
-// time without the input upload and output copy (benchmarks use it).
-func (p *Program) dispatchOnly(reps int) error {
-	return p.submitAndWait(func(pass *wgpu.ComputePassEncoder) {
-		for range reps {
-			p.encodeUNet(pass)
-		}
-	})
-}
-
 // submitAndWait submits one compute pass and waits for the GPU to finish it
 // through a 16-byte readback of the output (gogpu's WaitIdle does nothing in
 // the browser, a mapped read does wait).
