@@ -1,6 +1,9 @@
 package heldout
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // mirror folds an index into [0, n) by reflection (…2 1 0 1 2…).
 func mirror(i, n int) int {
@@ -152,35 +155,7 @@ func lumaOf(rgb []float32, n int) []float32 {
 
 // quantile returns the q-quantile of v (a sorted copy is made).
 func quantile(v []float32, q float64) float32 {
-	s := append([]float32(nil), v...)
-	sortFloats(s)
+	s := slices.Clone(v)
+	slices.Sort(s)
 	return s[min(len(s)-1, int(q*float64(len(s))))]
-}
-
-func sortFloats(s []float32) {
-	// a plain heap sort: no allocation, deterministic
-	n := len(s)
-	down := func(i, n int) {
-		for {
-			c := 2*i + 1
-			if c >= n {
-				return
-			}
-			if c+1 < n && s[c+1] > s[c] {
-				c++
-			}
-			if s[i] >= s[c] {
-				return
-			}
-			s[i], s[c] = s[c], s[i]
-			i = c
-		}
-	}
-	for i := n/2 - 1; i >= 0; i-- {
-		down(i, n)
-	}
-	for e := n - 1; e > 0; e-- {
-		s[0], s[e] = s[e], s[0]
-		down(0, e)
-	}
 }
