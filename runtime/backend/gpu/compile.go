@@ -180,14 +180,6 @@ func (c *compiler) fold(groups int) (x, y int) {
 	return x, ceilDiv(groups, x)
 }
 
-func f32Bytes(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
-	return b
-}
-
 // packConv reorders a (cout, cin, k, k) weight into [co/8][ci][ky][kx][8]
 // (zero-padded channels) so one invocation's 8 channels are one 16-byte
 // (f16) or 32-byte (f32) entry. elem is 2 or 4 bytes; src holds the values
@@ -257,7 +249,7 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights, off, total int) erro
 		if err != nil {
 			return err
 		}
-		packed = packConv(f32Bytes(v[first:first+n]), 4, cout, cin, o.K)
+		packed = packConv(f32bytes(v[first:first+n]), 4, cout, cin, o.K)
 	}
 	uniform := !c.b.opts.StorageWeights && c.b.limits.MaxUniformBufferBindingSize >= uniformWindow &&
 		uint64(len(packed)) <= uniformWindow
@@ -293,7 +285,7 @@ func (c *compiler) conv(o *backend.Conv, w backend.Weights, off, total int) erro
 		}
 		copy(bias, v[off:off+cout])
 	}
-	bref, err := c.place(f32Bytes(bias), 0)
+	bref, err := c.place(f32bytes(bias), 0)
 	if err != nil {
 		return err
 	}
@@ -348,7 +340,7 @@ func (c *compiler) groupNorm(o *backend.GroupNorm, w backend.Weights) error {
 	if err != nil {
 		return err
 	}
-	vref, err := c.place(f32Bytes(append(append([]float32(nil), gamma...), beta...)), 0)
+	vref, err := c.place(f32bytes(append(append([]float32(nil), gamma...), beta...)), 0)
 	if err != nil {
 		return err
 	}
@@ -388,7 +380,7 @@ func (c *compiler) layerNorm(o *backend.LayerNorm, w backend.Weights) error {
 	if err != nil {
 		return err
 	}
-	gref, err := c.place(f32Bytes(g), 0)
+	gref, err := c.place(f32bytes(g), 0)
 	if err != nil {
 		return err
 	}
