@@ -14,13 +14,14 @@ import (
 )
 
 // flaky wraps the CPU backend: it fails compiles of graphs larger than
-// maxPixels with failErr, can claim to be a GPU and a buffer limit, and
-// counts its closes.
+// maxPixels with failErr, can claim to be a GPU (lavapipe's, when software)
+// and a buffer limit, and counts its closes.
 type flaky struct {
 	cpu.Backend
 	failErr   error
 	maxPixels int
 	gpu       bool
+	software  bool
 	limit     int64
 	largest   func(*backend.Graph) int64 // Device.LargestBuffer
 	compiled  []int                      // pixels of each successful compile
@@ -30,7 +31,7 @@ type flaky struct {
 func (f *flaky) Name() string { return "flaky" }
 
 func (f *flaky) Device() backend.Device {
-	return backend.Device{GPU: f.gpu, MaxTensorBytes: f.limit, LargestBuffer: f.largest}
+	return backend.Device{GPU: f.gpu, Software: f.software, API: "vulkan", Adapter: "llvmpipe", MaxTensorBytes: f.limit, LargestBuffer: f.largest}
 }
 
 func (f *flaky) Close() error { f.closes++; return nil }
