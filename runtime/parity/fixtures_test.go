@@ -1,9 +1,7 @@
 package parity
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,26 +18,18 @@ type Fixture struct {
 	Acts  map[string]weights.Tensor
 }
 
-// load converts the gzipped checkpoint in testdata, as restore.Load does
-// for the CLI and the browser (f16 matrices with dt F16), and reads the
+// load converts the gzipped checkpoint in testdata with restore.Load, as
+// the CLI and the browser do (f16 matrices with dt F16), and reads the
 // activations.
 func load(t *testing.T, checkpoint, acts string, dt weights.DType) *Fixture {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", checkpoint))
+	ckpt, err := os.ReadFile(filepath.Join("testdata", checkpoint))
 	if err != nil {
 		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("%s: %v", checkpoint, err)
-	}
-	ckpt, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("%s: %v", checkpoint, err)
 	}
 	m, _, err := restore.Load(ckpt, restore.LoadOptions{F16: dt == weights.F16})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", checkpoint, err)
 	}
 	actBytes, err := os.ReadFile(filepath.Join("testdata", acts))
 	if err != nil {
@@ -56,18 +46,15 @@ func load(t *testing.T, checkpoint, acts string, dt weights.DType) *Fixture {
 	return f
 }
 
-// MaxAbsDiff is the largest |a[i] - b[i]|, or +Inf if the lengths differ.
+// MaxAbsDiff is the largest |a[i] - b[i]| (NaN if one is NaN), or +Inf if
+// the lengths differ.
 func MaxAbsDiff(a, b []float32) float64 {
 	if len(a) != len(b) {
-		return 1e300
+		return math.Inf(1)
 	}
 	var m float64
 	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		if d < 0 {
-			d = -d
-		}
-		if d > m || d != d {
+		if d := math.Abs(float64(a[i]) - float64(b[i])); d > m || d != d {
 			m = d
 		}
 	}

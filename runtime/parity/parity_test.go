@@ -65,7 +65,7 @@ func TestLayers(t *testing.T) {
 			defer prog.Close()
 			enc := f.Model.NewTimeEncoder()
 			tm := f.Acts["step0.t"].Data[0]
-			if d, s := MaxAbsDiff(enc.Embedding(tm), f.Acts["time_emb"].Data), maxAbs(f.Acts["time_emb"].Data); d > tc.tol*max(1, s) {
+			if d, s := MaxAbsDiff(enc.Embedding(tm), f.Acts["time_emb"].Data), maxAbs(f.Acts["time_emb"].Data); !(d <= tc.tol*max(1, s)) { // a NaN fails too
 				t.Fatalf("time_emb: max abs diff %.3g (scale %.3g)", d, s)
 			}
 			tv := make([]float32, f.Model.TimeLen())
@@ -86,7 +86,7 @@ func TestLayers(t *testing.T) {
 					t.Fatal(err)
 				}
 				d, s := MaxAbsDiff(got, want.Data), maxAbs(want.Data)
-				if d > tc.tol*max(1, s) {
+				if !(d <= tc.tol*max(1, s)) {
 					t.Fatalf("layer %s: max abs diff %.3g (scale %.3g, tolerance %.3g relative)", name, d, s, tc.tol)
 				}
 				t.Logf("%-16s max abs diff %.2e (scale %.2f)", name, d, s)
@@ -94,7 +94,7 @@ func TestLayers(t *testing.T) {
 			if compared < 12 {
 				t.Fatalf("only %d layers in the fixture", compared)
 			}
-			if d := MaxAbsDiff(out, f.Acts["final_conv"].Data); d > tc.tol*max(1, maxAbs(out)) {
+			if d := MaxAbsDiff(out, f.Acts["final_conv"].Data); !(d <= tc.tol*max(1, maxAbs(out))) {
 				t.Fatalf("program output differs from final_conv by %.3g", d)
 			}
 		})
@@ -126,7 +126,7 @@ func TestRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := MaxAbsDiff(got, f.Acts["output"].Data); d > tc.tol {
+			if d := MaxAbsDiff(got, f.Acts["output"].Data); !(d <= tc.tol) {
 				t.Fatalf("restored image, %d steps: max abs diff %.3g > %.3g", tc.steps, d, tc.tol)
 			} else {
 				t.Logf("restored image, %d steps: max abs diff %.2e", tc.steps, d)

@@ -1,9 +1,11 @@
 package gpu
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,7 +75,9 @@ func TestUNetPassMatchesCPU(t *testing.T) {
 	for n := range g.Taps {
 		names = append(names, n)
 	}
-	sortBy(names, func(n string) int { return order[g.Taps[n].ID] })
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(cmp.Compare(order[g.Taps[a].ID], order[g.Taps[b].ID]), strings.Compare(a, b))
+	})
 
 	for _, kern := range append(convKernels, ConvMixed) {
 		t.Run(kern, func(t *testing.T) {
@@ -155,22 +159,20 @@ func TestRestoreMatchesCPU(t *testing.T) {
 	}
 }
 
+// maxDiff is the largest |a[i] - b[i]|, +Inf where the lengths differ or a
+// value is NaN (so a NaN fails every threshold), and the largest |b[i]|, at
+// least 1.
 func maxDiff(a, b []float32) (diff, scale float64) {
+	if len(a) != len(b) {
+		return math.Inf(1), 1
+	}
 	scale = 1
 	for i := range a {
-		diff = max(diff, math.Abs(float64(a[i])-float64(b[i])))
-		scale = max(scale, math.Abs(float64(b[i])))
-	}
-	if len(a) != len(b) {
-		diff = math.Inf(1)
+		d := math.Abs(float64(a[i]) - float64(b[i]))
+		if math.IsNaN(d) {
+			return math.Inf(1), scale
+		}
+		diff, scale = max(diff, d), max(scale, math.Abs(float64(b[i])))
 	}
 	return diff, scale
-}
-
-func sortBy(s []string, key func(string) int) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && (key(s[j]) < key(s[j-1]) || key(s[j]) == key(s[j-1]) && s[j] < s[j-1]); j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
