@@ -23,7 +23,7 @@ func TestExpf(t *testing.T) {
 		got, want := float64(expf(x)), math.Exp(float64(x))
 		worst = max(worst, math.Abs(got-want)/want)
 	}
-	if worst > 3e-7 {
+	if !(worst <= 3e-7) { // a NaN fails too
 		t.Fatalf("expf relative error %.3g", worst)
 	}
 	if expf(-100) != 0 || !math.IsInf(float64(expf(100)), 1) {
