@@ -1,6 +1,8 @@
 package server
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,12 +52,8 @@ func negotiate(header []string) []coding {
 			out = append(out, c)
 		}
 	}
-	// A stable insertion sort by weight, keeping the preference order on ties.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && weight(out[j].token) > weight(out[j-1].token); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	// By weight, keeping the preference order on ties.
+	slices.SortStableFunc(out, func(a, b coding) int { return cmp.Compare(weight(b.token), weight(a.token)) })
 	return out
 }
 

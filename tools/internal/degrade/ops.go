@@ -2,15 +2,7 @@ package degrade
 
 import "math"
 
-func clampi(v, lo, hi int) int {
-	if v < lo {
-		return lo
-	}
-	if v > hi {
-		return hi
-	}
-	return v
-}
+func clampi(v, lo, hi int) int { return min(max(v, lo), hi) }
 
 // boxBlur blurs one plane in place with a (2r+1)² box, clamp-to-edge,
 // as two running-sum passes: O(pixels) whatever r is.
