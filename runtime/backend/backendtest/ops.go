@@ -9,9 +9,9 @@ import (
 	"github.com/diffuir-web/diffuir/runtime/ref"
 )
 
-// Sizes (h, w) every op runs at: odd ones leave partial blocks in every
+// sizes (h, w) every op runs at: odd ones leave partial blocks in every
 // direction; widths that are multiples of 8 take aligned vector paths.
-var Sizes = [][2]int{{1, 1}, {3, 3}, {7, 7}, {17, 17}, {33, 33}, {37, 45}, {9, 16}, {5, 24}}
+var sizes = [][2]int{{1, 1}, {3, 3}, {7, 7}, {17, 17}, {33, 33}, {37, 45}, {9, 16}, {5, 24}}
 
 // Options choose what Ops runs and how close it must be.
 type Options struct {
@@ -26,14 +26,14 @@ type opCase struct {
 	build      func(r *rand.Rand, h, w int) (g *Graph, time, want []float32)
 }
 
-// Ops runs every op of the table on be at every size of Sizes and compares
+// Ops runs every op of the table on be at every size of sizes and compares
 // it with the reference.
 func Ops(t *testing.T, be backend.Backend, o Options) {
 	for i, c := range cases() {
 		if o.Kind != "" && c.kind != o.Kind {
 			continue
 		}
-		for j, sz := range Sizes {
+		for j, sz := range sizes {
 			h, w := sz[0], sz[1]
 			// Seeded per case and size, so that Kind does not change the values.
 			g, time, want := c.build(rand.New(rand.NewPCG(uint64(i), uint64(j))), h, w)
