@@ -191,7 +191,7 @@ func scoreCmd(srcDir string, list []Sample, modelPath string, steps int, stdout 
 
 func psnrCmd(args []string, stdout io.Writer) error {
 	if len(args) < 2 {
-		return errors.New("-psnr CLEAN IMAGE...")
+		return errors.New("usage: -psnr CLEAN IMAGE [IMAGE ...]")
 	}
 	clean, err := imageio.ReadFile(args[0])
 	if err != nil {
