@@ -213,40 +213,30 @@ func BenchmarkUNetPass(b *testing.B) {
 	}
 }
 
-// BenchmarkUNetProfile answers where a UNet pass spends its time: every
-// dispatch timed alone (Program.Profile, -ops.reps copies per submit), summed
-// by kernel entry point and logged as a table, largest first. The metric is
-// the sum over dispatches, which overstates a real pass by the submit cost.
+// BenchmarkUNetProfile answers where a UNet pass spends its time, as the
+// browser's profile request does (Backend.ProfilePass): every dispatch timed
+// alone (Program.Profile, -ops.reps copies per submit), summed by kernel
+// entry point and logged as a table, largest first. The summed metric
+// overstates a real pass by the submit cost; pass-ms is one real pass.
 //
 //	go test ./runtime/backend/gpu/ -run '^$' -bench UNetProfile -benchtime 1x -v
 func BenchmarkUNetProfile(b *testing.B) {
-	m, g, in, tv := unetPass(b, 3, *unetSize)
-	out := make([]float32, g.Output.Len())
-	p, err := gpuBackend(b).Compile(g, m.Params, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	prog := p.(*Program)
-	if err := p.Run(in, tv, out); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	var times []DispatchTime
+	m, g, _, tv := unetPass(b, 3, *unetSize)
+	var p PassProfile
+	var err error
 	for range b.N {
-		if times, err = prog.Profile(*opsReps); err != nil {
+		if p, err = gpuBackend(b).ProfilePass(g, m.Params, tv, *opsReps, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.StopTimer()
-	kernels, total := ByKernel(times)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s\n%-58s %9s %6s %6s\n", prog.Summary(), "kernel", "ms/pass", "share", "count")
-	for _, k := range kernels {
-		fmt.Fprintf(&sb, "%-58s %9.2f %5.1f%% %6d\n", k.Kernel, k.Seconds*1e3, 100*k.Seconds/total, k.Count)
+	fmt.Fprintf(&sb, "%s\n%-58s %9s %6s %6s\n", p.Summary, "kernel", "ms/pass", "share", "count")
+	for _, k := range p.Kernels {
+		fmt.Fprintf(&sb, "%-58s %9.2f %5.1f%% %6d\n", k.Kernel, k.Millis, 100*k.Share, k.Count)
 	}
 	b.Log(sb.String())
-	b.ReportMetric(total*1e3, "ms/pass-summed")
+	b.ReportMetric(p.SummedMs, "ms/pass-summed")
+	b.ReportMetric(p.PassMs, "pass-ms")
 }
 
 // dispatchOnly encodes every dispatch reps times into one command buffer,
