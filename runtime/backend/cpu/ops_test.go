@@ -8,6 +8,8 @@ import (
 
 	"github.com/diffuir-web/diffuir/runtime/backend"
 	"github.com/diffuir-web/diffuir/runtime/backend/backendtest"
+	"github.com/diffuir-web/diffuir/runtime/model"
+	"github.com/diffuir-web/diffuir/runtime/weights"
 )
 
 func randVec(r *rand.Rand, n int, scale float64) []float32 { return backendtest.Randn(r, n, scale) }
@@ -31,61 +33,31 @@ func TestExpf(t *testing.T) {
 	}
 }
 
-// A compiled program must not allocate per pass (the diffusion step loop).
+// A compiled program must not allocate per pass (the diffusion step loop):
+// the whole Tiny UNet, with every op kind and fusion in it.
 func TestRunDoesNotAllocate(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	c, h, w := 8, 16, 16
-	g := &backend.Graph{}
-	g.Input = g.NewTensor(c, h, w)
-	mid := g.NewTensor(c, h, w)
-	g.Output = g.NewTensor(c, h, w)
-	g.TimeLen = 2 * c
-	g.Add(&backend.Conv{Out: mid, A: g.Input, Weight: "w", Bias: "b", K: 3, Stride: 1, Pad: 1})
-	g.Add(&backend.GroupNorm{Out: g.Output, In: mid, Res: g.Input, Gamma: "g", Beta: "b", Groups: 4, Eps: 1e-5, FiLM: 0, SiLU: true})
-	wts := backendtest.NewWeights()
-	wts.Set("w", randVec(r, c*c*9, 0.3), false)
-	wts.Set("b", randVec(r, c, 0.1), false)
-	wts.Set("g", randVec(r, c, 1), false)
-	prog, err := (&Backend{Threads: 2}).Compile(g, wts, false)
+	m, err := model.FromTensors(weights.Tiny, model.RandomWeights(weights.Tiny, 1, weights.F16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := m.Graph(32, 48)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := (&Backend{Threads: 2}).Compile(g, m.Params, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prog.Close()
-	in, tm, out := randVec(r, c*h*w, 1), randVec(r, 2*c, 1), make([]float32, c*h*w)
-	if a := testing.AllocsPerRun(20, func() { _ = prog.Run(in, tm, out) }); a != 0 {
-		t.Fatalf("Run allocates %v times per pass", a)
-	}
-}
-
-// The compiled attention ops must not allocate per pass either.
-func TestAttentionDoesNotAllocate(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 10))
-	for _, linear := range []bool{true, false} {
-		heads, dh, h, w := 2, 32, 19, 23
-		hid := heads * dh
-		g := &backend.Graph{}
-		g.Input = g.NewTensor(3*hid, h, w)
-		g.Output = g.NewTensor(hid, h, w)
-		if linear {
-			g.Add(&backend.LinearAttention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
-		} else {
-			g.Add(&backend.Attention{Out: g.Output, QKV: g.Input, Heads: heads, DimHead: dh})
-		}
-		prog, err := (&Backend{Threads: 2}).Compile(g, backendtest.NewWeights(), false)
-		if err != nil {
+	r := rand.New(rand.NewPCG(7, 8))
+	in, tm, out := randVec(r, g.Input.Len(), 1), randVec(r, m.TimeLen(), 1), make([]float32, g.Output.Len())
+	allocs := testing.AllocsPerRun(5, func() {
+		if err := prog.Run(in, tm, out); err != nil {
 			t.Fatal(err)
 		}
-		in := randVec(r, 3*hid*h*w, 1)
-		out := make([]float32, hid*h*w)
-		allocs := testing.AllocsPerRun(5, func() {
-			if err := prog.Run(in, nil, out); err != nil {
-				t.Fatal(err)
-			}
-		})
-		prog.Close()
-		if allocs != 0 {
-			t.Fatalf("linear=%v: %v allocations per run", linear, allocs)
-		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Run allocates %v times per pass", allocs)
 	}
 }
 
